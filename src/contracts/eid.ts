@@ -49,6 +49,8 @@ export interface PollingEidAdapter {
   /** Method URI (e.g. `urn:idnav:method:bankid`). */
   readonly methodUri: string;
   readonly displayName: Localized;
+  /** The `acr` values a sign-in with this method can carry. */
+  readonly acrValues: readonly string[];
   /** Minimum milliseconds between two polls of one order. */
   readonly pollIntervalMs: number;
   /** Starts an order. Throws a HubError (with a user message) when the e-ID service refuses. */

@@ -1,0 +1,89 @@
+/** The BankID adapter's config block (`methods[].config` for `type: bankid`). */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { inspectPkcs12 } from '../../src/config/pkcs12.ts';
+
+const clientCert = z.union([
+  z.strictObject({
+    /** PKCS#12 file with the RP certificate and key, as the bank issues it. */
+    pfxFile: z.string().min(1),
+    passphrase: z.string(),
+  }),
+  z.strictObject({
+    /** PEM certificate (chain) and PEM private key. */
+    certFile: z.string().min(1),
+    keyFile: z.string().min(1),
+  }),
+]);
+
+export const bankIdConfigSchema = z.strictObject({
+  /** Base URL of the RP API, e.g. `https://appapi2.bankid.com/rp/v6.0`. */
+  baseUrl: z.url({ protocol: /^https$/ }),
+  /** The RP certificate for mutual TLS. */
+  clientCert,
+  /** BankID's SSL root CA (PEM). The server certificate must chain to it; the public web PKI is not trusted. */
+  caFile: z.string().min(1),
+  /** The `acr` of a BankID sign-in. */
+  acr: z.string().min(1).default('http://id.swedenconnect.se/loa/1.0/uncertified-loa3'),
+  /** Names shown on the chooser page. */
+  displayName: z.strictObject({ sv: z.string(), en: z.string() }).default({ sv: 'BankID', en: 'BankID' }),
+  /** Timeout of one call to BankID, milliseconds. */
+  timeoutMs: z.number().int().min(500).max(60_000).default(10_000),
+  /** Minimum interval between two collects of one order (BankID asks for 2 s). */
+  pollIntervalMs: z.number().int().min(1000).max(10_000).default(2000),
+  launch: z
+    .strictObject({
+      /**
+       * Dev only: open the simulated BankID app at this URL (relative to the issuer or absolute) instead
+       * of the `bankid:///` scheme.
+       */
+      devAppUrl: z.string().min(1).optional(),
+    })
+    .default({}),
+});
+
+export type BankIdConfig = z.infer<typeof bankIdConfigSchema>;
+
+export interface BankIdTls {
+  ca: string;
+  pfx?: Buffer;
+  passphrase?: string;
+  cert?: string;
+  key?: string;
+}
+
+function path(baseDir: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}
+
+/** Reads and checks the TLS material; returns problems as [dotted path, reason]. */
+export function readBankIdTls(config: BankIdConfig, baseDir: string): { tls?: BankIdTls; problems: Array<[string, string]> } {
+  const problems: Array<[string, string]> = [];
+  const read = (key: string, file: string): Buffer | undefined => {
+    try {
+      return readFileSync(path(baseDir, file));
+    } catch (err) {
+      problems.push([key, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
+      return undefined;
+    }
+  };
+  const ca = read('caFile', config.caFile);
+  if (ca && !ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) problems.push(['caFile', 'is not a PEM certificate']);
+  const tls: BankIdTls = { ca: ca?.toString('utf8') ?? '' };
+  if ('pfxFile' in config.clientCert) {
+    const pfx = read('clientCert.pfxFile', config.clientCert.pfxFile);
+    if (pfx) {
+      const verdict = inspectPkcs12(pfx, config.clientCert.passphrase);
+      if (!verdict.ok) problems.push(['clientCert.pfxFile', verdict.message]);
+      tls.pfx = pfx;
+      tls.passphrase = config.clientCert.passphrase;
+    }
+  } else {
+    const cert = read('clientCert.certFile', config.clientCert.certFile);
+    const key = read('clientCert.keyFile', config.clientCert.keyFile);
+    if (cert) tls.cert = cert.toString('utf8');
+    if (key) tls.key = key.toString('utf8');
+  }
+  return problems.length ? { problems } : { tls, problems };
+}

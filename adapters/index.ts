@@ -1,0 +1,10 @@
+/**
+ * The only file that knows every adapter: config `type` -> adapter module. Removing an adapter is
+ * removing its folder and its line here.
+ */
+import type { EidAdapterModule } from '../src/contracts/eid.ts';
+import { bankIdModule } from './bankid/index.ts';
+
+export const adapterModules: Record<string, EidAdapterModule<any>> = {
+  [bankIdModule.type]: bankIdModule,
+};

@@ -1,0 +1,45 @@
+/**
+ * Starts every simulator the dev config needs and tells the hub where they are through the environment
+ * variables config/hub.yaml reads. `npm run simulators` runs them as their own process (several hub
+ * processes then share them, as they would share the real services).
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { startBankIdSimulator, type BankIdSimulator, type BankIdSimulatorOptions } from '../adapters/bankid/simulator/server.ts';
+import { ensureDevPki, type DevPki } from './pki.ts';
+
+export interface Simulators {
+  pki: DevPki;
+  bankid: BankIdSimulator;
+  /** Environment variables that point config/hub.yaml at these simulators. */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startSimulators(options: { pkiDir?: string; bankid?: Partial<BankIdSimulatorOptions> } = {}): Promise<Simulators> {
+  const pki = await ensureDevPki(resolve(options.pkiDir ?? '.idnav/dev-pki'));
+  const bankid = await startBankIdSimulator({
+    serverCert: await readFile(pki.bankidServerCert, 'utf8'),
+    serverKey: await readFile(pki.bankidServerKey, 'utf8'),
+    clientCa: await readFile(pki.rpCa, 'utf8'),
+    ...options.bankid,
+  });
+  return {
+    pki,
+    bankid,
+    env: { IDNAV_DEV_PKI: pki.dir, IDNAV_BANKID_URL: bankid.rpUrl, IDNAV_BANKID_APP_URL: bankid.appUrl },
+    close: () => bankid.close(),
+  };
+}
+
+if (import.meta.main) {
+  const sims = await startSimulators({ pkiDir: process.env.IDNAV_DEV_PKI });
+  process.stdout.write(`${JSON.stringify(sims.env)}\n`);
+  process.stderr.write(
+    `BankID simulator: RP API ${sims.bankid.rpUrl} (mutual TLS), simulated app ${sims.bankid.appUrl}\n` +
+      `Start hub processes with:\n  ${Object.entries(sims.env).map(([k, v]) => `${k}=${v}`).join(' ')} npm run start:hub\n`,
+  );
+  const stop = () => void sims.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,31 @@
+/**
+ * `npm start`: the hub with simulators of every external service and the demo relying parties, on
+ * embedded defaults. Simulators already running elsewhere (`npm run simulators`) are used instead when
+ * IDNAV_BANKID_URL is set. Never for production: there, run `node src/main.ts` with a production config.
+ */
+import { mountDemoRps } from '../demo/index.ts';
+import { startHub } from '../src/main.ts';
+import { startSimulators } from './simulators.ts';
+
+if (process.env.NODE_ENV === 'production') {
+  process.stderr.write('npm start runs dev simulators and demo services; in production run `node src/main.ts`.\n');
+  process.exit(1);
+}
+
+const external = !!process.env.IDNAV_BANKID_URL;
+const sims = external ? undefined : await startSimulators({ pkiDir: process.env.IDNAV_DEV_PKI });
+if (sims) Object.assign(process.env, sims.env);
+
+const port = Number(process.env.PORT ?? 3000);
+const issuer = process.env.IDNAV_ISSUER || `http://localhost:${port}`;
+const hub = await startHub({ mounts: mountDemoRps({ issuer }) });
+
+process.stdout.write(`
+idnav is running (dev mode)
+  OpenID Connect issuer        ${issuer}/.well-known/openid-configuration
+  Karlstad's e-service (demo)  ${issuer}/demo/e-tjanst/karlstad/
+  Kil's school system (demo)   ${issuer}/demo/kil-skola/
+  Simulated BankID app         ${issuer}/dev/bankid-app/
+  BankID simulator (RP API)    ${process.env.IDNAV_BANKID_URL}
+`);
+void hub;

@@ -1,0 +1,216 @@
+/**
+ * The composition root: config -> store -> secrets -> adapters -> provider -> HTTP. No side effects at
+ * import; `createHub` builds everything, `listen` opens the port, `close` releases it all.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type Provider from 'oidc-provider';
+import { adapterModules } from '../adapters/index.ts';
+import { loadClients } from './config/load.ts';
+import type { HubConfig } from './config/types.ts';
+import type { EidAdapter } from './contracts/eid.ts';
+import type { Store } from './contracts/store.ts';
+import { HubError } from './errors.ts';
+import { forward } from './http/forward.ts';
+import { TrustedProxies, sendHtml, sendJson } from './http/util.ts';
+import { pickLang } from './login/i18n.ts';
+import { tenantCss } from './login/html.ts';
+import { errorPage } from './login/pages.ts';
+import { LoginRoutes } from './login/routes.ts';
+import { createLogger, type Logger } from './log.ts';
+import { Accounts } from './provider/accounts.ts';
+import { ClientRegistry } from './provider/clients.ts';
+import { createProvider } from './provider/provider.ts';
+import { loadSecrets } from './provider/secrets.ts';
+import { createStore } from './store/index.ts';
+import { TenantRegistry } from './tenants/registry.ts';
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+export interface HubOptions {
+  log?: Logger;
+  /** Extra handlers mounted under a path prefix (the dev launcher mounts the demo RPs). */
+  mounts?: Array<{ prefix: string; handler: Handler }>;
+  now?: () => number;
+  /** Watch the clients directory and reload on change (default true). */
+  watchClients?: boolean;
+}
+
+export interface Hub {
+  config: HubConfig;
+  provider: Provider;
+  store: Store;
+  log: Logger;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  listen(port?: number, host?: string): Promise<{ server: Server; url: string }>;
+  close(): Promise<void>;
+}
+
+const ASSETS_DIR = join(import.meta.dirname, 'login', 'assets');
+const ASSET_TYPES: Record<string, string> = {
+  'idnav.css': 'text/css; charset=utf-8',
+  'login.js': 'text/javascript; charset=utf-8',
+  'autosubmit.js': 'text/javascript; charset=utf-8',
+};
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  // No inline script or style anywhere; QR codes are data: images.
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+};
+
+export async function createHub(config: HubConfig, options: HubOptions = {}): Promise<Hub> {
+  const log = options.log ?? createLogger({ level: config.logging.level });
+  const now = options.now ?? Date.now;
+  if (config.mode === 'dev') log.warn('dev mode: generated secrets, simulators and demo relying parties; never use it in production');
+
+  const store = createStore(config.store.type === 'redis' ? { type: 'redis', url: config.store.url, keyPrefix: config.store.keyPrefix } : { type: 'memory' });
+  try {
+    await store.ping();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw new HubError('STORE_UNAVAILABLE', { detail: `store ${config.store.type} unreachable: ${(err as Error).message}` });
+  }
+  if (store.kind === 'memory') log.info('memory store: login and token state lives in this process only');
+
+  const secrets = loadSecrets(config);
+  const tenants = new TenantRegistry(config.tenants);
+  const clients = new ClientRegistry(config.clients, () => loadClients({ hub: config }), log, config.issuer);
+  if (options.watchClients !== false) clients.watch(join(config.configDir, 'clients'));
+
+  const methods = new Map<string, EidAdapter>();
+  for (const m of config.methods) {
+    const module = adapterModules[m.type];
+    if (!module) throw new HubError('CONFIG_INVALID', { detail: `methods.${m.id}: unknown type ${m.type}` });
+    const checked = module.validate(m.config);
+    if (!checked.ok) throw new HubError('CONFIG_INVALID', { detail: checked.problems.map(([p, r]) => `methods.${m.id}.config.${p}: ${r}`).join('; ') });
+    methods.set(m.id, await module.create(m.id, checked.config, { baseDir: config.configDir, now, log }));
+  }
+
+  const accounts = new Accounts(
+    store,
+    secrets.subjectSecret,
+    Math.max(config.tokens.refreshTokenTtl, config.tokens.sessionTtl, config.tokens.grantTtl),
+    config.evidence.retentionDays,
+  );
+  const acrValues = [...new Set([...methods.values()].flatMap((m) => m.acrValues))];
+  const provider = createProvider({ config, secrets, store, clients, tenants, accounts, log, acrValues });
+  const proxies = new TrustedProxies(config.trustedProxies);
+  const login = new LoginRoutes({ config, provider, store, clients, tenants, accounts, methods, log, proxies, csrfSecret: secrets.cookieKeys[0]!, now });
+  const providerCallback = provider.callback();
+  const mounts = [...(options.mounts ?? [])];
+
+  async function assets(res: ServerResponse, path: string): Promise<boolean> {
+    const name = path.slice('/assets/'.length);
+    if (ASSET_TYPES[name]) {
+      const body = await readFile(join(ASSETS_DIR, name));
+      res.writeHead(200, { 'content-type': ASSET_TYPES[name], 'cache-control': 'public, max-age=300' });
+      res.end(body);
+      return true;
+    }
+    const m = /^tenant\/([a-z0-9-]+)(\.css|\/logo)$/.exec(name);
+    const tenant = m ? tenants.get(m[1]!) : undefined;
+    if (!m || !tenant) return false;
+    if (m[2] === '.css') {
+      res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=300' });
+      res.end(tenantCss(tenant));
+      return true;
+    }
+    if (!tenant.branding.logoFile) return false;
+    const type = tenant.branding.logoFile.endsWith('.svg') ? 'image/svg+xml' : 'image/png';
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'public, max-age=300' });
+    res.end(await readFile(tenant.branding.logoFile));
+    return true;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', config.issuer);
+    } catch {
+      sendJson(res, 400, { error: 'invalid_request', error_description: 'malformed request target' });
+      return;
+    }
+    // X-Forwarded-* only counts from configured proxies.
+    if (!proxies.trusts(req.socket.remoteAddress ?? '')) {
+      delete req.headers['x-forwarded-for'];
+      delete req.headers['x-forwarded-proto'];
+      delete req.headers['x-forwarded-host'];
+    }
+    const path = url.pathname;
+    try {
+      for (const m of mounts) {
+        if (path === m.prefix || path.startsWith(`${m.prefix}/`)) {
+          await m.handler(req, res, url);
+          return;
+        }
+      }
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+      if (path.startsWith('/assets/') && req.method === 'GET' && (await assets(res, path))) return;
+      if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (path.startsWith('/sectors/') && req.method === 'GET') {
+        const uris = clients.sectorRedirectUris(decodeURIComponent(path.slice('/sectors/'.length)));
+        if (uris) return sendJson(res, 200, uris, { 'cache-control': 'public, max-age=300' });
+      }
+      if (path.startsWith('/login/') && (await login.handle(req, res, url))) return;
+      if (config.mode === 'dev') {
+        for (const [prefix, target] of Object.entries(config.dev.forward)) {
+          if (target && (path === prefix || path.startsWith(`${prefix}/`))) {
+            // The simulator sets its own policy for its pages.
+            res.removeHeader('content-security-policy');
+            await forward(req, res, url, prefix, target);
+            return;
+          }
+        }
+      }
+      if (path === '/') {
+        res.writeHead(302, { location: '/.well-known/openid-configuration' });
+        res.end();
+        return;
+      }
+      await providerCallback(req, res);
+    } catch (err) {
+      log.error({ err, path }, 'request failed');
+      if (!res.headersSent) {
+        const lang = pickLang(undefined, undefined, null);
+        sendHtml(res, 500, errorPage({ lang, message: { sv: 'Ett internt fel uppstod.', en: 'An internal error occurred.' }, code: 'INTERNAL' }));
+      } else {
+        res.end();
+      }
+    }
+  }
+
+  let server: Server | undefined;
+  return {
+    config,
+    provider,
+    store,
+    log,
+    handle,
+    async listen(port = config.port, host = config.host) {
+      server = createServer((req, res) => void handle(req, res));
+      server.headersTimeout = 20_000;
+      server.requestTimeout = 30_000;
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(port, host, () => resolve());
+      });
+      const addr = server.address() as AddressInfo;
+      return { server, url: `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}` };
+    },
+    async close() {
+      clients.close();
+      if (server) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server!.close(() => resolve()));
+      }
+      for (const m of methods.values()) await m.close().catch(() => undefined);
+      await store.close();
+    },
+  };
+}

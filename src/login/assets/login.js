@@ -1,0 +1,55 @@
+// Drives the e-ID page: asks the hub for the order's status every second, swaps in the new QR code,
+// shows the user message, and continues when the sign-in is complete. Works with the same JSON API
+// a script would use (data-status-url).
+(function () {
+  'use strict';
+  var root = document.querySelector('[data-status-url]');
+  if (!root) return;
+  var statusUrl = root.getAttribute('data-status-url');
+  var qr = document.getElementById('qr');
+  var message = document.getElementById('message');
+  var pendingBox = document.getElementById('pending');
+  var failedBox = document.getElementById('failed');
+  var retryForm = document.getElementById('retry-form');
+  var devLink = document.getElementById('dev-app-link');
+  var stopped = false;
+  var timer = null;
+
+  function schedule(ms) {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(tick, ms);
+  }
+
+  function show(state) {
+    if (state.message && message.textContent !== state.message) message.textContent = state.message;
+    if (state.status === 'pending') {
+      if (qr && state.qrImage) qr.setAttribute('src', state.qrImage);
+      if (devLink && state.qr) devLink.setAttribute('href', devLink.getAttribute('data-base') + '?qr=' + encodeURIComponent(state.qr));
+    } else if (state.status === 'failed') {
+      stopped = true;
+      if (pendingBox) pendingBox.classList.add('hidden');
+      if (failedBox) failedBox.classList.remove('hidden');
+      message.parentElement.classList.add('failed');
+      if (retryForm && state.retry) retryForm.setAttribute('action', state.retry);
+    } else if (state.status === 'complete' && state.next) {
+      stopped = true;
+      window.location.assign(state.next);
+    }
+  }
+
+  function tick() {
+    if (document.hidden) { schedule(1000); return; }
+    fetch(statusUrl, { headers: { accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' })
+      .then(function (res) { return res.json(); })
+      .then(function (state) { show(state); schedule(1000); })
+      .catch(function () { schedule(2000); });
+  }
+
+  // When the page comes back from the background (the BankID app was in front), ask at once.
+  document.addEventListener('visibilitychange', function () { if (!document.hidden) schedule(0); });
+  window.addEventListener('pageshow', function () { schedule(0); });
+  var noscript = document.querySelector('meta[http-equiv="refresh"]');
+  if (noscript) noscript.parentNode.removeChild(noscript);
+  schedule(0);
+})();

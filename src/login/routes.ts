@@ -1,0 +1,566 @@
+/**
+ * The interaction routes: method choice, the polling e-ID page and its JSON status API, consent, and the
+ * way back to the RP. Every route checks that the browser holds the interaction cookie of the sign-in
+ * it names; state-changing requests carry a CSRF token bound to the interaction.
+ *
+ *   GET  /login/:uid                      entry: chooser, or straight to the method; consent
+ *   GET  /login/:uid/eid/:method          the e-ID page (starts an order unless one is running)
+ *   GET  /login/:uid/eid/:method/status   JSON status; drives /collect at most once per interval per order
+ *   GET  /login/:uid/eid/:method/launch   "this device": records the choice, opens the e-ID app
+ *   GET  /login/:uid/eid/:method/return   where the e-ID app returns (nonce checked)
+ *   POST /login/:uid/eid/:method/retry    a new order after a failure
+ *   POST /login/:uid/choose/:method       chooser submit
+ *   GET  /login/:uid/complete             one-shot: finishes the sign-in
+ *   GET|POST /login/:uid/abort            back to the RP with access_denied
+ *   POST /login/:uid/consent              consent for clients that are not first-party
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
+import QRCode from 'qrcode';
+import type { ClientConfig, HubConfig, TenantConfig } from '../config/types.ts';
+import type { EidAdapter } from '../contracts/eid.ts';
+import type { Identity, Localized } from '../contracts/identity.ts';
+import type { JsonObject, Store } from '../contracts/store.ts';
+import { ERROR_TABLE, HubError, toHubError, userMessageOf, type HubErrorCode } from '../errors.ts';
+import { appendCookie, parseCookies, readFields, redirect, sendHtml, sendJson, type TrustedProxies } from '../http/util.ts';
+import type { Logger } from '../log.ts';
+import type { Accounts } from '../provider/accounts.ts';
+import { PARAM_AUTHN_PROVIDER, type ClaimsRequest } from '../provider/claims.ts';
+import type { ClientRegistry } from '../provider/clients.ts';
+import type { TenantRegistry } from '../tenants/registry.ts';
+import { T, pickLang, type Lang } from './i18n.ts';
+import { chooserPage, consentPage, errorPage, pollingPage } from './pages.ts';
+
+export const TX_NS = 'login-tx';
+/** The hub gives up on an order the e-ID service never ended (BankID ends its own after about 3 minutes). */
+const ORDER_DEADLINE_MS = 4 * 60_000;
+
+export interface LoginTx extends JsonObject {
+  uid: string;
+  method: string;
+  /** Increases with every new order of this sign-in; leases and updates are per order. */
+  seq: number;
+  handle: string | null;
+  autoStartToken: string | null;
+  startedAt: number;
+  device: 'this' | 'other';
+  state: 'pending' | 'complete' | 'failed';
+  hint: string;
+  message: { sv: string; en: string };
+  code: string | null;
+  identity: JsonObject | null;
+  returnNonce: string;
+  clientId: string;
+  tenant: string | null;
+}
+
+export interface LoginDeps {
+  config: HubConfig;
+  provider: Provider;
+  store: Store;
+  clients: ClientRegistry;
+  tenants: TenantRegistry;
+  accounts: Accounts;
+  methods: ReadonlyMap<string, EidAdapter>;
+  log: Logger;
+  proxies: TrustedProxies;
+  csrfSecret: string;
+  now(): number;
+}
+
+interface Interaction {
+  uid: string;
+  prompt: { name: string; details: Record<string, unknown> };
+  params: Record<string, unknown>;
+  session?: { accountId?: string } | undefined;
+  grantId?: string | undefined;
+}
+
+interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  uid: string;
+  lang: Lang;
+  interaction: Interaction;
+  client: ClientConfig;
+  tenant: TenantConfig | undefined;
+}
+
+const json = (req: IncomingMessage) => String(req.headers.accept ?? '').includes('application/json');
+
+export class LoginRoutes {
+  readonly #d: LoginDeps;
+
+  constructor(deps: LoginDeps) {
+    this.#d = deps;
+  }
+
+  #csrf(uid: string): string {
+    return createHmac('sha256', this.#d.csrfSecret).update(`csrf|${uid}`).digest('base64url');
+  }
+
+  #csrfOk(uid: string, token: string | null | undefined): boolean {
+    if (!token) return false;
+    const a = Buffer.from(token);
+    const b = Buffer.from(this.#csrf(uid));
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  /** Handles /login/*; resolves false when the path is not one of ours. */
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const parts = url.pathname.split('/').filter(Boolean);
+    if (parts[0] !== 'login' || !parts[1]) return false;
+    const uid = parts[1];
+    const rest = parts.slice(2);
+    const cookies = parseCookies(req);
+    const langQuery = url.searchParams.get('lang');
+    if (langQuery === 'sv' || langQuery === 'en') appendCookie(res, 'idnav_lang', langQuery, { path: '/', maxAge: 31_536_000, secure: url.protocol === 'https:' });
+
+    let ctx: Ctx;
+    try {
+      ctx = await this.#context(req, res, url, uid, cookies, langQuery);
+    } catch (err) {
+      const e = toHubError(err);
+      const lang = pickLang(undefined, cookies.idnav_lang, langQuery);
+      if (rest.at(-1) === 'status' || json(req)) {
+        sendJson(res, ERROR_TABLE[e.code].status, { status: 'failed', code: e.code, message: userMessageOf(e)[lang] });
+      } else {
+        sendHtml(res, ERROR_TABLE[e.code].status, errorPage({ lang, message: userMessageOf(e), code: e.code }));
+      }
+      return true;
+    }
+
+    try {
+      await this.#route(ctx, rest);
+    } catch (err) {
+      const e = toHubError(err);
+      this.#d.log.error({ errorCode: e.code, detail: e.detail, route: rest[0] ?? 'entry' }, 'login route failed');
+      if (res.headersSent) {
+        res.end();
+      } else if (rest.at(-1) === 'status' || json(req)) {
+        sendJson(res, ERROR_TABLE[e.code].status, { status: 'failed', code: e.code, message: userMessageOf(e)[ctx.lang], next: this.#abortUrl(uid) });
+      } else {
+        this.#errorPage(ctx, e);
+      }
+    }
+    return true;
+  }
+
+  async #context(req: IncomingMessage, res: ServerResponse, url: URL, uid: string, cookies: Record<string, string>, langQuery: string | null): Promise<Ctx> {
+    let interaction: Interaction;
+    try {
+      interaction = (await this.#d.provider.interactionDetails(req, res)) as unknown as Interaction;
+    } catch (err) {
+      throw new HubError('TRANSACTION_NOT_FOUND', { detail: `interaction: ${(err as Error).message}` });
+    }
+    // The interaction cookie names the sign-in this browser started; another uid is someone else's.
+    if (interaction.uid !== uid) throw new HubError('TRANSACTION_MISMATCH', { detail: 'interaction cookie belongs to another sign-in' });
+    const clientId = String(interaction.params.client_id ?? '');
+    const client = this.#d.clients.get(clientId);
+    if (!client) throw new HubError('TRANSACTION_NOT_FOUND', { detail: 'client no longer configured' });
+    const tenant = this.#d.tenants.forClient(client, typeof interaction.params.redirect_uri === 'string' ? interaction.params.redirect_uri : undefined);
+    const lang = pickLang(interaction.params.ui_locales, cookies.idnav_lang, langQuery);
+    return { req, res, url, uid, lang, interaction, client, tenant };
+  }
+
+  async #route(ctx: Ctx, rest: string[]): Promise<void> {
+    const method = ctx.req.method ?? 'GET';
+    const [a, b, c] = rest;
+    if (!a && method === 'GET') return this.#entry(ctx);
+    if (a === 'eid' && b && this.#d.methods.has(b)) {
+      if (!c && method === 'GET') return this.#pollingPage(ctx, b);
+      if (c === 'status' && method === 'GET') return this.#status(ctx, b);
+      if (c === 'launch' && method === 'GET') return this.#launch(ctx, b);
+      if (c === 'return' && method === 'GET') return this.#return(ctx, b);
+      if (c === 'retry' && method === 'POST') return this.#retry(ctx, b);
+    }
+    if (a === 'choose' && b && method === 'POST') return this.#choose(ctx, b);
+    if (a === 'complete' && method === 'GET') return this.#complete(ctx);
+    if (a === 'abort' && (method === 'GET' || method === 'POST')) return this.#abort(ctx);
+    if (a === 'consent' && method === 'POST') return this.#consent(ctx);
+    sendHtml(ctx.res, 404, errorPage({ lang: ctx.lang, message: { sv: 'Sidan finns inte.', en: 'Page not found.' }, back: this.#back(ctx) }));
+  }
+
+  // ---- entry, chooser, consent -------------------------------------------------------------------
+
+  #offeredMethods(ctx: Ctx): EidAdapter[] {
+    const ids = ctx.tenant?.methods ?? [...this.#d.methods.keys()];
+    return ids.map((id) => this.#d.methods.get(id)).filter((m): m is EidAdapter => !!m);
+  }
+
+  /** acr values the RP requires: `acr_values`, or an essential `acr` claim. Empty means any. */
+  #requiredAcr(ctx: Ctx): string[] {
+    const p = ctx.interaction.params;
+    const out = new Set<string>();
+    if (typeof p.acr_values === 'string') for (const v of p.acr_values.split(' ').filter(Boolean)) out.add(v);
+    let claims: ClaimsRequest | undefined;
+    try {
+      claims = typeof p.claims === 'string' ? (JSON.parse(p.claims) as ClaimsRequest) : undefined;
+    } catch {
+      claims = undefined;
+    }
+    const acr = claims?.id_token?.acr as { essential?: boolean; value?: string; values?: string[] } | undefined;
+    if (acr?.essential) {
+      if (typeof acr.value === 'string') out.add(acr.value);
+      for (const v of acr.values ?? []) if (typeof v === 'string') out.add(v);
+    }
+    return [...out];
+  }
+
+  async #entry(ctx: Ctx): Promise<void> {
+    const prompt = ctx.interaction.prompt.name;
+    if (prompt === 'consent') return this.#consentEntry(ctx);
+    if (prompt !== 'login') {
+      return this.#finish(ctx, { error: 'invalid_request', error_description: `unsupported prompt ${prompt}` });
+    }
+    let methods = this.#offeredMethods(ctx);
+    const required = this.#requiredAcr(ctx);
+    if (required.length) methods = methods.filter((m) => m.acrValues.some((v) => required.includes(v)));
+    if (methods.length === 0) {
+      return this.#finish(ctx, {
+        error: 'unmet_authentication_requirements',
+        error_description: 'no sign-in method offered for this service meets the requested authentication context',
+      });
+    }
+    const wanted = ctx.interaction.params[PARAM_AUTHN_PROVIDER];
+    if (typeof wanted === 'string' && wanted) {
+      const hit = methods.find((m) => m.methodUri === wanted);
+      if (!hit) {
+        return this.#finish(ctx, { error: 'invalid_request', error_description: 'the requested authnProvider is not offered for this service' });
+      }
+      return redirect(ctx.res, `/login/${ctx.uid}/eid/${hit.id}`);
+    }
+    if (methods.length === 1) return redirect(ctx.res, `/login/${ctx.uid}/eid/${methods[0]!.id}`);
+    sendHtml(
+      ctx.res,
+      200,
+      chooserPage({
+        lang: ctx.lang,
+        tenant: ctx.tenant,
+        clientName: this.#clientName(ctx),
+        langSwitchUrl: this.#langSwitch(ctx),
+        methods: methods.map((m) => ({ id: m.id, name: m.displayName[ctx.lang], url: `/login/${ctx.uid}/choose/${m.id}` })),
+        cancelUrl: this.#abortUrl(ctx.uid),
+        csrf: this.#csrf(ctx.uid),
+      }),
+    );
+  }
+
+  async #choose(ctx: Ctx, methodId: string): Promise<void> {
+    const fields = await readFields(ctx.req);
+    if (!this.#csrfOk(ctx.uid, fields.csrf)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'chooser: bad csrf token' });
+    if (!this.#offeredMethods(ctx).some((m) => m.id === methodId)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'chooser: method not offered' });
+    redirect(ctx.res, `/login/${ctx.uid}/eid/${methodId}`);
+  }
+
+  async #consentEntry(ctx: Ctx): Promise<void> {
+    if (ctx.client.first_party) return this.#grantConsent(ctx);
+    const details = ctx.interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+    const items = [...(details.missingOIDCScope ?? []).filter((s) => s !== 'openid'), ...(details.missingOIDCClaims ?? [])];
+    sendHtml(
+      ctx.res,
+      200,
+      consentPage({
+        lang: ctx.lang,
+        tenant: ctx.tenant,
+        clientName: this.#clientName(ctx),
+        items: items.length ? items : ['openid'],
+        action: `/login/${ctx.uid}/consent`,
+        csrf: this.#csrf(ctx.uid),
+        cancelUrl: this.#abortUrl(ctx.uid),
+      }),
+    );
+  }
+
+  async #consent(ctx: Ctx): Promise<void> {
+    const fields = await readFields(ctx.req);
+    if (!this.#csrfOk(ctx.uid, fields.csrf)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'consent: bad csrf token' });
+    if (ctx.interaction.prompt.name !== 'consent') throw new HubError('TRANSACTION_MISMATCH', { detail: 'consent: no consent prompt' });
+    return this.#grantConsent(ctx);
+  }
+
+  async #grantConsent(ctx: Ctx): Promise<void> {
+    const { Grant } = this.#d.provider;
+    const details = ctx.interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    const accountId = ctx.interaction.session?.accountId;
+    if (!accountId) throw new HubError('TRANSACTION_NOT_FOUND', { detail: 'consent without a session' });
+    const grant = ctx.interaction.grantId ? await Grant.find(ctx.interaction.grantId) : new Grant({ accountId, clientId: ctx.client.client_id });
+    if (!grant) throw new HubError('TRANSACTION_NOT_FOUND', { detail: 'grant vanished' });
+    if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+    if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    await this.#d.provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  }
+
+  // ---- the polling e-ID page ---------------------------------------------------------------------
+
+  #adapter(methodId: string): EidAdapter {
+    const a = this.#d.methods.get(methodId);
+    if (!a) throw new HubError('TRANSACTION_NOT_FOUND', { detail: `unknown method ${methodId}` });
+    return a;
+  }
+
+  async #newOrder(ctx: Ctx, adapter: EidAdapter, seq: number): Promise<LoginTx> {
+    const returnNonce = randomBytes(16).toString('base64url');
+    const base: Pick<LoginTx, 'uid' | 'method' | 'seq' | 'device' | 'identity' | 'returnNonce' | 'clientId' | 'tenant'> = {
+      uid: ctx.uid,
+      method: adapter.id,
+      seq,
+      device: 'other',
+      identity: null,
+      returnNonce,
+      clientId: ctx.client.client_id,
+      tenant: ctx.tenant?.id ?? null,
+    };
+    try {
+      const started = await adapter.start({
+        endUserIp: this.#d.proxies.clientIp(ctx.req),
+        returnUrl: `${this.#d.config.issuer}/login/${ctx.uid}/eid/${adapter.id}/return?n=${returnNonce}`,
+        userAgent: String(ctx.req.headers['user-agent'] ?? ''),
+        referringDomain: new URL(this.#d.config.issuer).hostname,
+      });
+      this.#d.log.info({ method: adapter.id, client: ctx.client.client_id, tenant: ctx.tenant?.id }, 'e-ID order started');
+      return {
+        ...base,
+        handle: started.handle,
+        autoStartToken: started.autoStartToken ?? null,
+        startedAt: started.startedAt,
+        state: 'pending',
+        hint: 'started',
+        message: { ...adapter.initialMessage('other') },
+        code: null,
+      };
+    } catch (err) {
+      const e = toHubError(err);
+      this.#d.log.warn({ method: adapter.id, errorCode: e.code, detail: e.detail }, 'e-ID order could not start');
+      return { ...base, handle: null, autoStartToken: null, startedAt: this.#d.now(), state: 'failed', hint: 'error', message: { ...userMessageOf(e) }, code: e.code };
+    }
+  }
+
+  /** Cancels a still-running order of an earlier sign-in in this browser. */
+  async #cancelEarlierOrder(ctx: Ctx): Promise<void> {
+    const earlier = parseCookies(ctx.req).idnav_order;
+    if (!earlier || earlier === ctx.uid) return;
+    const tx = await this.#d.store.consume<LoginTx>(TX_NS, earlier);
+    if (tx?.state === 'pending' && tx.handle) {
+      await this.#adapter(tx.method).cancel(tx.handle);
+      this.#d.log.info({ method: tx.method }, 'earlier order in this browser cancelled');
+    }
+  }
+
+  async #ensureOrder(ctx: Ctx, methodId: string): Promise<LoginTx> {
+    const adapter = this.#adapter(methodId);
+    const existing = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
+    if (existing && existing.method === methodId) return existing;
+    if (existing) await this.#endOrder(existing);
+    await this.#cancelEarlierOrder(ctx);
+    const tx = await this.#newOrder(ctx, adapter, (existing?.seq ?? 0) + 1);
+    const created = existing
+      ? (await this.#d.store.put(TX_NS, ctx.uid, tx, this.#d.config.tokens.interactionTtl), true)
+      : await this.#d.store.create(TX_NS, ctx.uid, tx, this.#d.config.tokens.interactionTtl);
+    if (!created) {
+      // A concurrent load of the same page won: keep its order and leave none of ours behind.
+      if (tx.handle) await adapter.cancel(tx.handle);
+      const winner = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
+      if (!winner) throw new HubError('TRANSACTION_NOT_FOUND', { detail: 'order vanished' });
+      return winner;
+    }
+    appendCookie(ctx.res, 'idnav_order', ctx.uid, { path: '/login', secure: ctx.url.protocol === 'https:' });
+    return tx;
+  }
+
+  async #endOrder(tx: LoginTx): Promise<void> {
+    if (tx.state === 'pending' && tx.handle) await this.#adapter(tx.method).cancel(tx.handle);
+  }
+
+  /** Advances the order: at most one poll per interval per order across all processes (a Store lease). */
+  async #advance(ctx: Ctx, tx: LoginTx): Promise<LoginTx> {
+    if (tx.state !== 'pending' || !tx.handle) return tx;
+    const adapter = this.#adapter(tx.method);
+    const now = this.#d.now();
+    let next: Partial<LoginTx> | undefined;
+    if (now - tx.startedAt > ORDER_DEADLINE_MS) {
+      await adapter.cancel(tx.handle);
+      next = { state: 'failed', code: 'EID_EXPIRED', hint: 'hubDeadline', message: { ...ERROR_TABLE.EID_EXPIRED.message } };
+    } else if (await this.#d.store.acquireLease(`poll:${ctx.uid}:${tx.seq}`, adapter.pollIntervalMs)) {
+      try {
+        const result = await adapter.poll(tx.handle, { device: tx.device });
+        if (result.status === 'pending') next = { hint: result.hint, message: { ...result.message } };
+        else if (result.status === 'failed') next = { state: 'failed', code: result.code, hint: result.hint, message: { ...result.message } };
+        else next = { state: 'complete', hint: 'complete', identity: result.identity as unknown as JsonObject, message: { sv: T.signedIn.sv, en: T.signedIn.en } };
+        if (result.status !== 'pending') {
+          this.#d.log.info({ method: tx.method, outcome: result.status, hint: result.status === 'failed' ? result.hint : undefined }, 'e-ID order ended');
+        }
+      } catch (err) {
+        const e = toHubError(err);
+        this.#d.log.warn({ method: tx.method, errorCode: e.code, detail: e.detail }, 'e-ID poll failed');
+        next = { state: 'failed', code: e.code, hint: 'error', message: { ...userMessageOf(e) } };
+      }
+    }
+    if (!next) return tx;
+    const patch = next;
+    return this.#d.store.update<LoginTx>(TX_NS, ctx.uid, (cur) =>
+      cur.seq === tx.seq && cur.state === 'pending' ? ({ ...cur, ...patch } as LoginTx) : undefined,
+    );
+  }
+
+  async #view(ctx: Ctx, tx: LoginTx) {
+    const adapter = this.#adapter(tx.method);
+    const base = `/login/${ctx.uid}/eid/${tx.method}`;
+    const view: Record<string, unknown> = { status: tx.state, hintCode: tx.hint, message: tx.message[ctx.lang] };
+    if (tx.state === 'pending' && tx.handle) {
+      const qr = adapter.qrFrame(tx.handle, this.#d.now());
+      if (qr) {
+        view.qr = qr;
+        view.qrImage = `data:image/svg+xml;base64,${Buffer.from(await QRCode.toString(qr, { type: 'svg', errorCorrectionLevel: 'L', margin: 2 })).toString('base64')}`;
+      }
+    } else if (tx.state === 'complete') {
+      view.next = `/login/${ctx.uid}/complete?t=${this.#csrf(ctx.uid)}`;
+    } else if (tx.state === 'failed') {
+      view.code = tx.code;
+      view.retry = `${base}/retry?t=${this.#csrf(ctx.uid)}`;
+      view.next = this.#abortUrl(ctx.uid);
+    }
+    return view;
+  }
+
+  async #pollingPage(ctx: Ctx, methodId: string): Promise<void> {
+    if (ctx.interaction.prompt.name !== 'login') return redirect(ctx.res, `/login/${ctx.uid}`);
+    if (!this.#offeredMethods(ctx).some((m) => m.id === methodId)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'method not offered for this client' });
+    let tx = await this.#ensureOrder(ctx, methodId);
+    tx = await this.#advance(ctx, tx);
+    if (tx.state === 'complete') return redirect(ctx.res, `/login/${ctx.uid}/complete?t=${this.#csrf(ctx.uid)}`);
+    const adapter = this.#adapter(methodId);
+    const view = await this.#view(ctx, tx);
+    const devPrefix = `/dev/${methodId}-app`;
+    const devAppUrl = this.#d.config.mode === 'dev' && this.#d.config.dev.forward[devPrefix] ? `${devPrefix}/` : undefined;
+    sendHtml(
+      ctx.res,
+      200,
+      pollingPage({
+        lang: ctx.lang,
+        tenant: ctx.tenant,
+        clientName: this.#clientName(ctx),
+        langSwitchUrl: this.#langSwitch(ctx, `/login/${ctx.uid}/eid/${methodId}`),
+        title: ctx.lang === 'sv' ? `Logga in med ${adapter.displayName.sv}` : `Sign in with ${adapter.displayName.en}`,
+        statusUrl: `/login/${ctx.uid}/eid/${methodId}/status`,
+        status: tx.state,
+        message: tx.message[ctx.lang],
+        qrImage: view.qrImage as string | undefined,
+        qr: view.qr as string | undefined,
+        launchUrl: tx.autoStartToken ? `/login/${ctx.uid}/eid/${methodId}/launch?t=${this.#csrf(ctx.uid)}` : undefined,
+        cancelUrl: this.#abortUrl(ctx.uid),
+        retryUrl: view.retry as string | undefined,
+        devAppUrl,
+      }),
+    );
+  }
+
+  async #status(ctx: Ctx, methodId: string): Promise<void> {
+    let tx = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
+    if (!tx || tx.method !== methodId) throw new HubError('TRANSACTION_NOT_FOUND', { detail: 'no order for this sign-in' });
+    tx = await this.#advance(ctx, tx);
+    sendJson(ctx.res, 200, await this.#view(ctx, tx));
+  }
+
+  async #launch(ctx: Ctx, methodId: string): Promise<void> {
+    if (!this.#csrfOk(ctx.uid, ctx.url.searchParams.get('t'))) throw new HubError('TRANSACTION_MISMATCH', { detail: 'launch: bad csrf token' });
+    const tx = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
+    if (!tx || tx.method !== methodId || tx.state !== 'pending' || !tx.autoStartToken) return redirect(ctx.res, `/login/${ctx.uid}/eid/${methodId}`);
+    const updated = await this.#d.store.update<LoginTx>(TX_NS, ctx.uid, (cur) =>
+      cur.seq === tx.seq && cur.state === 'pending' ? { ...cur, device: 'this', message: { ...this.#adapter(methodId).initialMessage('this') } } : undefined,
+    );
+    const target = this.#adapter(methodId).launchUrl(updated.autoStartToken ?? tx.autoStartToken, ctx.req.headers['user-agent']);
+    if (!target) return redirect(ctx.res, `/login/${ctx.uid}/eid/${methodId}`);
+    redirect(ctx.res, target, 302);
+  }
+
+  async #return(ctx: Ctx, methodId: string): Promise<void> {
+    const tx = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
+    const nonce = ctx.url.searchParams.get('n') ?? '';
+    const ok = !!tx && tx.method === methodId && nonce.length === tx.returnNonce.length && timingSafeEqual(Buffer.from(nonce), Buffer.from(tx.returnNonce));
+    if (!ok) throw new HubError('TRANSACTION_MISMATCH', { detail: 'return: nonce does not match this browser\'s order' });
+    return this.#pollingPage(ctx, methodId);
+  }
+
+  async #retry(ctx: Ctx, methodId: string): Promise<void> {
+    const fields = await readFields(ctx.req);
+    if (!this.#csrfOk(ctx.uid, ctx.url.searchParams.get('t') ?? fields.csrf)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'retry: bad csrf token' });
+    // Two retries at once would start two orders; the lease lets one through.
+    if (await this.#d.store.acquireLease(`retry:${ctx.uid}`, 2000)) {
+      const old = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
+      if (old) await this.#endOrder(old);
+      const tx = await this.#newOrder(ctx, this.#adapter(methodId), (old?.seq ?? 0) + 1);
+      await this.#d.store.put(TX_NS, ctx.uid, tx, this.#d.config.tokens.interactionTtl);
+      if (json(ctx.req)) return sendJson(ctx.res, 200, await this.#view(ctx, tx));
+    } else if (json(ctx.req)) {
+      const tx = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
+      if (tx) return sendJson(ctx.res, 200, await this.#view(ctx, tx));
+    }
+    redirect(ctx.res, `/login/${ctx.uid}/eid/${methodId}`);
+  }
+
+  // ---- the end of a sign-in ----------------------------------------------------------------------
+
+  async #complete(ctx: Ctx): Promise<void> {
+    if (!this.#csrfOk(ctx.uid, ctx.url.searchParams.get('t'))) throw new HubError('TRANSACTION_MISMATCH', { detail: 'complete: bad csrf token' });
+    const peek = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
+    if (!peek) throw new HubError('TRANSACTION_REPLAYED', { detail: 'complete: no completed order (already used?)' });
+    if (peek.state !== 'complete') return redirect(ctx.res, `/login/${ctx.uid}/eid/${peek.method}`);
+    const tx = await this.#d.store.consume<LoginTx>(TX_NS, ctx.uid);
+    if (!tx || tx.state !== 'complete' || !tx.identity) throw new HubError('TRANSACTION_REPLAYED', { detail: 'complete: lost the race for a one-shot completion' });
+    const identity = tx.identity as unknown as Identity;
+    const accountId = await this.#d.accounts.record(identity, { clientId: ctx.client.client_id, tenant: ctx.tenant?.id });
+    this.#d.log.info({ method: identity.method, acr: identity.acr, client: ctx.client.client_id, tenant: ctx.tenant?.id }, 'sign-in completed');
+    await this.#d.provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { login: { accountId, acr: identity.acr, amr: identity.amr, ts: identity.authTime, remember: true } },
+      { mergeWithLastSubmission: false },
+    );
+  }
+
+  async #abort(ctx: Ctx): Promise<void> {
+    const fields = ctx.req.method === 'POST' ? await readFields(ctx.req) : {};
+    if (!this.#csrfOk(ctx.uid, ctx.url.searchParams.get('t') ?? fields.csrf)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'abort: bad csrf token' });
+    const tx = await this.#d.store.consume<LoginTx>(TX_NS, ctx.uid);
+    if (tx) await this.#endOrder(tx);
+    const code = (tx?.code as HubErrorCode | null) ?? 'EID_USER_CANCELLED';
+    this.#d.log.info({ client: ctx.client.client_id, errorCode: code }, 'sign-in abandoned');
+    await this.#finish(ctx, { error: 'access_denied', error_description: 'The end-user cancelled the sign-in' });
+  }
+
+  async #finish(ctx: Ctx, result: { error: string; error_description: string }): Promise<void> {
+    await this.#d.provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------------
+
+  #abortUrl(uid: string): string {
+    return `/login/${uid}/abort?t=${this.#csrf(uid)}`;
+  }
+
+  #clientName(ctx: Ctx): string {
+    return ctx.client.client_name ?? ctx.client.client_id;
+  }
+
+  #langSwitch(ctx: Ctx, path = `/login/${ctx.uid}`): string {
+    return `${path}?lang=${ctx.lang === 'sv' ? 'en' : 'sv'}`;
+  }
+
+  #back(ctx: Ctx) {
+    return { url: this.#abortUrl(ctx.uid), label: `${T.backTo[ctx.lang]} ${this.#clientName(ctx)}`, post: true };
+  }
+
+  #errorPage(ctx: Ctx, e: HubError): void {
+    const message: Localized = userMessageOf(e);
+    sendHtml(ctx.res, ERROR_TABLE[e.code].status, errorPage({ lang: ctx.lang, tenant: ctx.tenant, message, code: e.code, back: this.#back(ctx) }));
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Account data: what a sign-in established about a person, kept in the Store for as long as the
+ * session or grant can live, so any process answers userinfo and refresh. Evidence (signatures, OCSP)
+ * is stored apart with its own retention.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Identity } from '../contracts/identity.ts';
+import type { JsonObject, Store } from '../contracts/store.ts';
+import { pairwiseSubject, publicSubject, subjectKey } from '../identity/subject.ts';
+import { CLAIM_AUTHN_PROVIDER, CLAIM_COORDINATION_NUMBER, CLAIM_PERSONAL_IDENTITY_NUMBER } from './claims.ts';
+
+export const ACCOUNT_NS = 'account';
+export const EVIDENCE_NS = 'evidence';
+
+export interface AccountRecord extends JsonObject {
+  subjectType: Identity['subjectType'];
+  subject: string;
+  method: string;
+  updatedAt: number;
+}
+
+export class Accounts {
+  readonly #store: Store;
+  readonly #secret: string;
+  readonly #ttl: number;
+  readonly #evidenceTtl: number;
+
+  constructor(store: Store, subjectSecret: string, ttlSeconds: number, evidenceRetentionDays: number) {
+    this.#store = store;
+    this.#secret = subjectSecret;
+    this.#ttl = ttlSeconds;
+    this.#evidenceTtl = evidenceRetentionDays * 86_400;
+  }
+
+  accountIdFor(identity: Pick<Identity, 'subjectType' | 'subject'>): string {
+    return publicSubject(this.#secret, subjectKey(identity));
+  }
+
+  pairwise(sector: string, accountId: string): string {
+    return pairwiseSubject(this.#secret, sector, accountId);
+  }
+
+  /** Records a completed sign-in; returns the account id (the public `sub`). */
+  async record(identity: Identity, context: { clientId: string; tenant: string | undefined }): Promise<string> {
+    const accountId = this.accountIdFor(identity);
+    const record: AccountRecord = { subjectType: identity.subjectType, subject: identity.subject, method: identity.method, updatedAt: Date.now() };
+    for (const key of ['givenName', 'familyName', 'name', 'birthdate'] as const) {
+      const v = identity[key];
+      if (v) record[key] = v;
+    }
+    await this.#store.put(ACCOUNT_NS, accountId, record, this.#ttl);
+    if (identity.evidence && Object.keys(identity.evidence).length) {
+      await this.#store.put(
+        EVIDENCE_NS,
+        randomUUID(),
+        { accountId, method: identity.method, acr: identity.acr, authTime: identity.authTime, clientId: context.clientId, tenant: context.tenant ?? null, evidence: identity.evidence },
+        this.#evidenceTtl,
+      );
+    }
+    return accountId;
+  }
+
+  async find(accountId: string): Promise<AccountRecord | undefined> {
+    return this.#store.get<AccountRecord>(ACCOUNT_NS, accountId);
+  }
+
+  /** The person's claims under their OIDC names (before destination and scope rules). */
+  static personClaims(a: AccountRecord): Record<string, string | undefined> {
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    return {
+      given_name: str(a.givenName),
+      family_name: str(a.familyName),
+      name: str(a.name) ?? ([str(a.givenName), str(a.familyName)].filter(Boolean).join(' ') || undefined),
+      birthdate: str(a.birthdate),
+      [a.subjectType === 'samordningsnummer' ? CLAIM_COORDINATION_NUMBER : CLAIM_PERSONAL_IDENTITY_NUMBER]: a.subject,
+      [CLAIM_AUTHN_PROVIDER]: a.method,
+    };
+  }
+}

@@ -1,0 +1,59 @@
+/** The Swedish OIDC profile's scopes and claims, and where each claim goes. */
+
+export const SCOPE_NATURAL_PERSON_NUMBER = 'https://id.oidc.se/scope/naturalPersonNumber';
+export const SCOPE_NATURAL_PERSON_INFO = 'https://id.oidc.se/scope/naturalPersonInfo';
+export const CLAIM_PERSONAL_IDENTITY_NUMBER = 'https://id.oidc.se/claim/personalIdentityNumber';
+export const CLAIM_COORDINATION_NUMBER = 'https://id.oidc.se/claim/coordinationNumber';
+export const CLAIM_AUTHN_PROVIDER = 'https://id.oidc.se/claim/authnProvider';
+export const PARAM_AUTHN_PROVIDER = 'https://id.oidc.se/param/authnProvider';
+
+const NAME_CLAIMS = ['name', 'family_name', 'given_name', 'middle_name', 'birthdate'];
+
+/** oidc-provider's `claims` configuration: scope -> claims it releases. */
+export const CLAIMS_CONFIG: Record<string, string[] | null> = {
+  // acr, amr and auth_time are only released when a scope lists them.
+  openid: ['sub', 'acr', 'amr', 'auth_time', CLAIM_AUTHN_PROVIDER],
+  profile: NAME_CLAIMS,
+  [SCOPE_NATURAL_PERSON_INFO]: NAME_CLAIMS,
+  [SCOPE_NATURAL_PERSON_NUMBER]: [CLAIM_PERSONAL_IDENTITY_NUMBER, CLAIM_COORDINATION_NUMBER],
+};
+
+export const SCOPES = ['openid', 'offline_access', 'profile', SCOPE_NATURAL_PERSON_INFO, SCOPE_NATURAL_PERSON_NUMBER];
+
+export type ClaimsRequest = { id_token?: Record<string, unknown> | null; userinfo?: Record<string, unknown> | null };
+
+/**
+ * Claims for one destination. Rules of the profile: a `claims` parameter's destination wins; then scope
+ * rules (naturalPersonNumber -> ID token and UserInfo; naturalPersonInfo and profile -> UserInfo); the
+ * identity number only for clients allowed the naturalPersonNumber scope.
+ */
+export function claimsFor(
+  use: 'id_token' | 'userinfo',
+  scopes: ReadonlySet<string>,
+  request: ClaimsRequest | undefined,
+  person: Record<string, string | undefined>,
+  allowIdentityNumber: boolean,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  const numberClaims = new Set([CLAIM_PERSONAL_IDENTITY_NUMBER, CLAIM_COORDINATION_NUMBER]);
+  const requestedHere = request?.[use] ?? {};
+  const requestedElsewhere = request?.[use === 'id_token' ? 'userinfo' : 'id_token'] ?? {};
+  for (const [claim, value] of Object.entries(person)) {
+    if (value === undefined) continue;
+    if (numberClaims.has(claim) && !allowIdentityNumber) continue;
+    if (claim in requestedHere) {
+      out[claim] = value;
+      continue;
+    }
+    if (claim in requestedElsewhere) continue; // the claims parameter named another destination
+    if (claim === CLAIM_AUTHN_PROVIDER) {
+      // Authentication information belongs in the ID token, not UserInfo (claims specification 1.0).
+      if (use === 'id_token') out[claim] = value;
+    } else if (use === 'userinfo') {
+      out[claim] = value; // the provider masks by granted scope
+    } else if (numberClaims.has(claim) && scopes.has(SCOPE_NATURAL_PERSON_NUMBER)) {
+      out[claim] = value;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,215 @@
+/**
+ * oidc-provider wiring: clients from files, keys and cookie secrets from config, the Store behind every
+ * model, the Swedish OIDC profile's claims, and the hub's own pages in place of the library's.
+ */
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { Agent } from 'undici';
+import type { HubConfig } from '../config/types.ts';
+import type { ModelStore, Store } from '../contracts/store.ts';
+import { pickLang } from '../login/i18n.ts';
+import { errorPage, formPostPage, logoutPage, logoutSuccessPage } from '../login/pages.ts';
+import type { Logger } from '../log.ts';
+import type { TenantRegistry } from '../tenants/registry.ts';
+import { Accounts } from './accounts.ts';
+import { CLAIMS_CONFIG, PARAM_AUTHN_PROVIDER, SCOPES, SCOPE_NATURAL_PERSON_NUMBER, claimsFor, type ClaimsRequest } from './claims.ts';
+import { sectorOf, type ClientRegistry } from './clients.ts';
+import { providerJwks, type HubSecrets } from './secrets.ts';
+
+export interface ProviderDeps {
+  config: HubConfig;
+  secrets: HubSecrets;
+  store: Store;
+  clients: ClientRegistry;
+  tenants: TenantRegistry;
+  accounts: Accounts;
+  log: Logger;
+  /** Every acr value an offered method can produce. */
+  acrValues: string[];
+}
+
+/** The full `claims` request of the flow a token belongs to (authorization, code, refresh or access token). */
+function claimsRequestOf(ctx: KoaContextWithOIDC): ClaimsRequest | undefined {
+  const oidc = ctx.oidc as unknown as {
+    claims?: ClaimsRequest;
+    entities?: Record<string, { claims?: ClaimsRequest } | undefined>;
+  };
+  if (oidc.claims && Object.keys(oidc.claims).length) return oidc.claims;
+  const e = oidc.entities ?? {};
+  return e.AuthorizationCode?.claims ?? e.RefreshToken?.claims ?? e.AccessToken?.claims ?? undefined;
+}
+
+function modelAdapter(store: Store, clients: ClientRegistry) {
+  return class {
+    constructor(name: string) {
+      // Clients are files; everything else lives in the Store so that any process can continue a flow.
+      return (name === 'Client' ? clients.providerAdapter() : store.model(name)) as unknown as ModelStore;
+    }
+  };
+}
+
+function langOf(ctx: KoaContextWithOIDC): 'sv' | 'en' {
+  const params = (ctx.oidc?.params ?? {}) as Record<string, unknown>;
+  const cookie = ctx.cookies.get('idnav_lang');
+  return pickLang(params.ui_locales, cookie, null);
+}
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, secrets, store, clients, accounts, log } = deps;
+  const t = config.tokens;
+
+  // Dev only: back-channel logout and jwks_uri fetches to loopback demo RPs, for clients that name the
+  // setting. oidc-provider refuses special-use addresses otherwise, and production keeps that.
+  const privateNetworkAgent = new Agent();
+  const allowedPrivateOrigins = new Set<string>();
+  const refreshAllowed = () => {
+    allowedPrivateOrigins.clear();
+    if (config.mode !== 'dev') return;
+    for (const c of clients.all()) {
+      if (!c.insecure_allow_private_network_requests) continue;
+      for (const uri of [c.backchannel_logout_uri, c.jwks_uri]) {
+        if (uri) allowedPrivateOrigins.add(uri);
+      }
+    }
+    if (allowedPrivateOrigins.size) {
+      log.warn({ urls: [...allowedPrivateOrigins] }, 'insecure_allow_private_network_requests: outgoing requests to these private-network URLs are allowed (dev mode)');
+    }
+  };
+  refreshAllowed();
+  clients.onChange(refreshAllowed);
+
+  const configuration: Configuration = {
+    adapter: modelAdapter(store, clients) as unknown as Configuration['adapter'],
+    async findAccount(ctx, sub) {
+      const account = await accounts.find(sub);
+      if (!account) return undefined;
+      return {
+        accountId: sub,
+        async claims(use, scope) {
+          const client = clients.get(ctx.oidc.client?.clientId ?? '');
+          const allowNumber = !!client?.allowed_scopes.includes(SCOPE_NATURAL_PERSON_NUMBER);
+          const scopes = new Set(String(scope ?? '').split(' '));
+          const released = claimsFor(use === 'id_token' ? 'id_token' : 'userinfo', scopes, claimsRequestOf(ctx), Accounts.personClaims(account), allowNumber);
+          return { sub, ...released };
+        },
+      };
+    },
+    claims: CLAIMS_CONFIG as Configuration['claims'],
+    scopes: SCOPES,
+    acrValues: deps.acrValues,
+    extraParams: [PARAM_AUTHN_PROVIDER],
+    responseTypes: ['code'],
+    subjectTypes: ['public', 'pairwise'],
+    // Sectors come from config (checked at load); nothing to fetch.
+    sectorIdentifierUriValidate: () => false,
+    async pairwiseIdentifier(_ctx, accountId, client) {
+      const c = clients.get(client.clientId);
+      const sector = c ? sectorOf(c) : client.clientId;
+      return accounts.pairwise(sector, accountId);
+    },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'RS256',
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'HS256'],
+      idTokenSigningAlgValues: ['RS256', 'PS256', 'ES256'],
+      userinfoSigningAlgValues: ['RS256', 'PS256', 'ES256'],
+      requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256', 'HS256'],
+    },
+    conformIdTokenClaims: false,
+    cookies: {
+      keys: secrets.cookieKeys,
+      names: { session: 'idnav_session', interaction: 'idnav_interaction', resume: 'idnav_resume' },
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    jwks: providerJwks(secrets.signingKeys) as Configuration['jwks'],
+    ttl: {
+      AccessToken: t.accessTokenTtl,
+      AuthorizationCode: 60,
+      IdToken: t.idTokenTtl,
+      RefreshToken: t.refreshTokenTtl,
+      Session: t.sessionTtl,
+      Interaction: t.interactionTtl,
+      Grant: t.grantTtl,
+    },
+    rotateRefreshToken: true,
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+      requestObjects: { enabled: true, requireSignedRequestObject: false },
+      backchannelLogout: { enabled: true },
+      jwtUserinfo: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.type = 'html';
+          ctx.body = logoutPage({ lang: langOf(ctx), form });
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.type = 'html';
+          ctx.body = logoutSuccessPage({ lang: langOf(ctx), clientName: ctx.oidc.client?.clientName ?? undefined });
+        },
+      },
+    },
+    discovery: {
+      'https://id.oidc.se/disco/authnProviderSupported': true,
+      ui_locales_supported: ['sv', 'en'],
+      claims_locales_supported: ['sv', 'en'],
+    },
+    interactions: {
+      url: (_ctx, interaction) => `/login/${interaction.uid}`,
+    },
+    async loadExistingGrant(ctx) {
+      const clientId = ctx.oidc.client!.clientId;
+      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);
+      let grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+      if (!clients.get(clientId)?.first_party) return grant;
+      // First-party clients get no consent screen: the hub records their grant for what they asked.
+      if (!grant) grant = new ctx.oidc.provider.Grant({ clientId, accountId: ctx.oidc.session!.accountId! });
+      const before = JSON.stringify(grant.openid ?? {});
+      const scope = String(ctx.oidc.params?.scope ?? 'openid');
+      grant.addOIDCScope(scope);
+      const requested = (ctx.oidc as unknown as { claims?: ClaimsRequest }).claims ?? {};
+      const names = new Set<string>([...Object.keys(requested.id_token ?? {}), ...Object.keys(requested.userinfo ?? {})]);
+      if (names.size) grant.addOIDCClaims([...names]);
+      if (!grantId || JSON.stringify(grant.openid ?? {}) !== before) await grant.save();
+      return grant;
+    },
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      const lang = langOf(ctx);
+      log.info({ error: out.error, description: out.error_description }, 'provider error page');
+      ctx.body = errorPage({ lang, message: String(out.error_description ?? out.error ?? ''), code: String(out.error ?? ''), back: undefined });
+    },
+    fetch(url, options) {
+      const target = String(url instanceof URL ? url.href : url);
+      if (allowedPrivateOrigins.has(target)) {
+        (options as { dispatcher?: unknown }).dispatcher = privateNetworkAgent;
+      }
+      return globalThis.fetch(url, options);
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustedProxies.length > 0;
+
+  provider.registerResponseMode('form_post', (ctx, redirectUri, payload) => {
+    ctx.type = 'html';
+    if (!ctx.status || ctx.status === 404) ctx.status = 200;
+    const inputs = Object.fromEntries(Object.entries(payload).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+    ctx.body = formPostPage({ lang: langOf(ctx), action: redirectUri, inputs });
+  });
+
+  provider.on('server_error', (_ctx, err) => log.error({ err }, 'provider server_error'));
+  provider.on('backchannel.error', (_ctx, err, client) => log.warn({ err: err.message, client: client.clientId }, 'back-channel logout failed'));
+  provider.on('backchannel.success', (_ctx, client) => log.info({ client: client.clientId }, 'back-channel logout delivered'));
+  provider.on('grant.error', (_ctx, err) => log.info({ error: (err as { error?: string }).error ?? err.message }, 'token request refused'));
+  return provider;
+}
