@@ -18,6 +18,8 @@ if (sims) Object.assign(process.env, sims.env);
 
 const port = Number(process.env.PORT ?? 3000);
 const issuer = process.env.IDNAV_ISSUER || `http://localhost:${port}`;
+// The demo clients' redirect URIs follow the issuer (config/clients/*.yaml read ${IDNAV_ISSUER}).
+process.env.IDNAV_ISSUER = issuer;
 const hub = await startHub({ mounts: mountDemoRps({ issuer }) });
 
 process.stdout.write(`

@@ -74,7 +74,7 @@ export function readBankIdTls(config: BankIdConfig, baseDir: string): { tls?: Ba
   if ('pfxFile' in config.clientCert) {
     const pfx = read('clientCert.pfxFile', config.clientCert.pfxFile);
     if (pfx) {
-      const verdict = inspectPkcs12(pfx, config.clientCert.passphrase);
+      const verdict = inspectPkcs12(pfx, config.clientCert.passphrase, config.clientCert.pfxFile);
       if (!verdict.ok) problems.push(['clientCert.pfxFile', verdict.message]);
       tls.pfx = pfx;
       tls.passphrase = config.clientCert.passphrase;

@@ -1,0 +1,116 @@
+/**
+ * The `idnav` command for operators.
+ *
+ *   idnav config check [--config DIR]   validate a config directory; every problem at once
+ *
+ * Exit codes: 0 success, 1 the command found problems (or failed), 2 usage error.
+ * Each command is one entry of {@link COMMANDS}; adding one (keys, certs, tenants, clients) is adding
+ * an entry. Commands load what they need lazily, so `idnav --help` stays fast.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+interface Command {
+  /** Words after `idnav`, e.g. ['config', 'check']. */
+  words: string[];
+  usage: string;
+  summary: string;
+  run(args: string[], io: CliIo): Promise<number>;
+}
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const COMMANDS: Command[] = [
+  {
+    words: ['config', 'check'],
+    usage: 'idnav config check [--config DIR]',
+    summary: 'validate hub.yaml, tenants/*.yaml and clients/*.yaml (DIR defaults to $IDNAV_CONFIG or ./config)',
+    run: configCheck,
+  },
+];
+
+async function configCheck(args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, { config: { type: 'string', short: 'c' } });
+  const configDir = path.resolve(io.cwd, values.config ?? io.env['IDNAV_CONFIG'] ?? 'config');
+  const [{ ConfigError, loadConfig }, { adapterModules }] = await Promise.all([
+    import('../config/load.ts'),
+    import('../../adapters/index.ts'),
+  ]);
+  try {
+    const config = await loadConfig({ configDir, env: io.env, adapterModules });
+    io.out(
+      `config OK: ${config.tenants.length} tenants, ${config.clients.length} clients, ${config.methods.length} methods (mode ${config.mode})`,
+    );
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const line of err.format().split('\n')) io.err(line);
+    const n = err.problems.length;
+    io.err(`config check failed: ${n} problem${n === 1 ? '' : 's'} in ${configDir}`);
+    return 1;
+  }
+}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+function parse(args: string[], options: OptionSpec): { values: Record<string, string | undefined> } {
+  try {
+    const { values } = parseArgs({ args, options, allowPositionals: false, strict: true });
+    return { values: values as Record<string, string | undefined> };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  return ['usage:', ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`)].join('\n');
+}
+
+/** Runs one command line (without `node idnav.ts`); returns the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  if (argv.length === 0 || argv[0] === '-h' || argv[0] === '--help' || argv[0] === 'help') {
+    (argv.length === 0 ? io.err : io.out)(usage());
+    return argv.length === 0 ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.words.every((w, i) => argv[i] === w));
+  if (!command) {
+    io.err(`idnav: unknown command: ${argv.join(' ')}`);
+    io.err(usage());
+    return 2;
+  }
+  const rest = argv.slice(command.words.length);
+  if (rest.includes('-h') || rest.includes('--help')) {
+    io.out(`usage: ${command.usage}\n  ${command.summary}`);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`idnav: ${err.message}`);
+      io.err(`usage: ${command.usage}`);
+      return 2;
+    }
+    io.err(`idnav: ${(err as Error).stack ?? String(err)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2), {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    env: process.env,
+    cwd: process.cwd(),
+  });
+}
