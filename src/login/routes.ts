@@ -28,6 +28,7 @@ import type { Logger } from '../log.ts';
 import type { Accounts } from '../provider/accounts.ts';
 import { PARAM_AUTHN_PROVIDER, type ClaimsRequest } from '../provider/claims.ts';
 import type { ClientRegistry } from '../provider/clients.ts';
+import { SESSION_TENANT_NS, sessionTenantKey } from '../provider/provider.ts';
 import type { TenantRegistry } from '../tenants/registry.ts';
 import { T, pickLang, type Lang } from './i18n.ts';
 import { chooserPage, consentPage, errorPage, pollingPage } from './pages.ts';
@@ -518,6 +519,9 @@ export class LoginRoutes {
     if (!tx || tx.state !== 'complete' || !tx.identity) throw new HubError('TRANSACTION_REPLAYED', { detail: 'complete: lost the race for a one-shot completion' });
     const identity = tx.identity as unknown as Identity;
     const accountId = await this.#d.accounts.record(identity, { clientId: ctx.client.client_id, tenant: ctx.tenant?.id });
+    if (!this.#d.config.sso.acrossTenants && ctx.tenant) {
+      await this.#d.store.put(SESSION_TENANT_NS, sessionTenantKey(accountId, identity.authTime), ctx.tenant.id, this.#d.config.tokens.sessionTtl);
+    }
     this.#d.log.info({ method: identity.method, acr: identity.acr, client: ctx.client.client_id, tenant: ctx.tenant?.id }, 'sign-in completed');
     await this.#d.provider.interactionFinished(
       ctx.req,

@@ -2,7 +2,7 @@
  * oidc-provider wiring: clients from files, keys and cookie secrets from config, the Store behind every
  * model, the Swedish OIDC profile's claims, and the hub's own pages in place of the library's.
  */
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { Agent } from 'undici';
 import type { HubConfig } from '../config/types.ts';
 import type { ModelStore, Store } from '../contracts/store.ts';
@@ -45,6 +45,34 @@ function modelAdapter(store: Store, clients: ClientRegistry) {
       return (name === 'Client' ? clients.providerAdapter() : store.model(name)) as unknown as ModelStore;
     }
   };
+}
+
+export const SESSION_TENANT_NS = 'session-tenant';
+
+/** Key of the tenant a session's sign-in was made for (only recorded when SSO stops at tenant borders). */
+export function sessionTenantKey(accountId: string, loginTs: number): string {
+  return `${accountId}:${loginTs}`;
+}
+
+/**
+ * The default policy, plus: when `sso.acrossTenants` is off, a session made for one municipality does not
+ * sign the person in to another municipality's clients.
+ */
+function loginPolicy(deps: ProviderDeps) {
+  const { Check, base } = interactionPolicy;
+  const policy = base();
+  if (deps.config.sso.acrossTenants) return policy;
+  policy.get('login')!.checks.add(
+    new Check('tenant_boundary', 'the session was made for another municipality', async (ctx) => {
+      const { session, client, params } = ctx.oidc;
+      if (!session?.accountId || !client) return Check.NO_NEED_TO_PROMPT;
+      const c = deps.clients.get(client.clientId);
+      const tenant = c ? deps.tenants.forClient(c, typeof params?.redirect_uri === 'string' ? params.redirect_uri : undefined)?.id : undefined;
+      const made = await deps.store.get<string>(SESSION_TENANT_NS, sessionTenantKey(session.accountId, Number(session.loginTs)));
+      return made !== undefined && made === tenant ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+    }),
+  );
+  return policy;
 }
 
 function langOf(ctx: KoaContextWithOIDC): 'sv' | 'en' {
@@ -165,6 +193,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     interactions: {
       url: (_ctx, interaction) => `/login/${interaction.uid}`,
+      policy: loginPolicy(deps),
     },
     async loadExistingGrant(ctx) {
       const clientId = ctx.oidc.client!.clientId;

@@ -48,6 +48,8 @@ export interface TestEnvOptions {
   stateDir?: string;
   env?: Record<string, string>;
   watchClients?: boolean;
+  /** Changes the loaded config before the hub is built. */
+  override?: (config: HubConfig) => HubConfig;
 }
 
 export async function startTestEnv(o: TestEnvOptions = {}): Promise<TestEnv> {
@@ -68,11 +70,11 @@ export async function startTestEnv(o: TestEnvOptions = {}): Promise<TestEnv> {
     env.REDIS_URL = process.env.REDIS_URL;
   }
   const loaded = await loadConfig({ configDir: resolve(o.configDir ?? 'config'), env, adapterModules });
-  const config: HubConfig = {
+  const config: HubConfig = (o.override ?? ((c) => c))({
     ...loaded,
     stateDir: o.stateDir ?? mkdtempSync(join(tmpdir(), 'idnav-state-')),
     ...(loaded.store.type === 'redis' ? { store: { ...loaded.store, keyPrefix: `idnav-test:${port}:` } } : {}),
-  };
+  });
   const logs: string[] = [];
   const destination: DestinationStream = { write: (line: string) => void logs.push(line) };
   const log = createLogger({ level: 'debug', destination });
