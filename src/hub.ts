@@ -153,6 +153,11 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
       if (path.startsWith('/assets/') && req.method === 'GET' && (await assets(res, path))) return;
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/favicon.ico') {
+        res.writeHead(204, { 'cache-control': 'public, max-age=86400' });
+        res.end();
+        return;
+      }
       if (path.startsWith('/sectors/') && req.method === 'GET') {
         const uris = clients.sectorRedirectUris(decodeURIComponent(path.slice('/sectors/'.length)));
         if (uris) return sendJson(res, 200, uris, { 'cache-control': 'public, max-age=300' });

@@ -45,7 +45,7 @@ ${tenantCss}${o.head ?? ''}
 ${o.script ? '<script src="/assets/login.js" defer></script>' : ''}
 </head>
 <body>
-<header class="top">${logo}${tenant ? `<span class="tenant-name">${esc(tenant.name[o.lang])}</span>` : ''}${switcher}</header>
+<header class="top">${logo}${tenant && tenant.branding.logoText !== tenant.name[o.lang] ? `<span class="tenant-name">${esc(tenant.name[o.lang])}</span>` : ''}${switcher}</header>
 <main id="main" class="card">
 ${o.body}
 </main>

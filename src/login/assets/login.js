@@ -9,6 +9,7 @@
   var qr = document.getElementById('qr');
   var message = document.getElementById('message');
   var pendingBox = document.getElementById('pending');
+  var pendingActions = document.getElementById('pending-actions');
   var failedBox = document.getElementById('failed');
   var retryForm = document.getElementById('retry-form');
   var devLink = document.getElementById('dev-app-link');
@@ -29,6 +30,7 @@
     } else if (state.status === 'failed') {
       stopped = true;
       if (pendingBox) pendingBox.classList.add('hidden');
+      if (pendingActions) pendingActions.classList.add('hidden');
       if (failedBox) failedBox.classList.remove('hidden');
       message.parentElement.classList.add('failed');
       if (retryForm && state.retry) retryForm.setAttribute('action', state.retry);
@@ -49,7 +51,5 @@
   // When the page comes back from the background (the BankID app was in front), ask at once.
   document.addEventListener('visibilitychange', function () { if (!document.hidden) schedule(0); });
   window.addEventListener('pageshow', function () { schedule(0); });
-  var noscript = document.querySelector('meta[http-equiv="refresh"]');
-  if (noscript) noscript.parentNode.removeChild(noscript);
   schedule(0);
 })();
