@@ -213,6 +213,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     async renderError(ctx, out) {
       ctx.type = 'html';
+      ctx.state.idnavPage = true;
       const lang = langOf(ctx);
       log.info({ error: out.error, description: out.error_description }, 'provider error page');
       ctx.body = errorPage({ lang, message: String(out.error_description ?? out.error ?? ''), code: String(out.error ?? ''), back: undefined });
@@ -229,10 +230,24 @@ export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustedProxies.length > 0;
 
-  provider.registerResponseMode('form_post', (ctx, redirectUri, payload) => {
-    ctx.type = 'html';
-    if (!ctx.status || ctx.status === 404) ctx.status = 200;
-    const inputs = Object.fromEntries(Object.entries(payload).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+  // oidc-provider renders form_post with an inline script and keeps its built-in handler; the hub
+  // captures what the response carries and renders its own page, submitted by a script file.
+  const FORM_POST = Symbol('idnav.formPost');
+  type WithFormPost = KoaContextWithOIDC & { [FORM_POST]?: Record<string, unknown> };
+  provider.on('authorization.success', (ctx, out) => {
+    (ctx as WithFormPost)[FORM_POST] = out as Record<string, unknown>;
+  });
+  provider.on('authorization.error', (ctx, err) => {
+    const e = err as { error?: string; error_description?: string };
+    (ctx as WithFormPost)[FORM_POST] = { error: e.error, error_description: e.error_description, state: ctx.oidc?.params?.state, iss: config.issuer };
+  });
+  provider.use(async (koa, next) => {
+    await next();
+    const ctx = koa as unknown as WithFormPost;
+    const out = ctx[FORM_POST];
+    const redirectUri = ctx.oidc?.params?.redirect_uri;
+    if (!out || ctx.oidc?.responseMode !== 'form_post' || typeof redirectUri !== 'string' || !ctx.response.is('html') || ctx.state.idnavPage) return;
+    const inputs = Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => [k, String(v)]));
     ctx.body = formPostPage({ lang: langOf(ctx), action: redirectUri, inputs });
   });
 

@@ -25,7 +25,12 @@ async function demoSignIn(env: TestEnv, browser: Browser, base: string, person =
   if (url.pathname.startsWith('/login/')) {
     const statusUrl = statusUrlOf(url, html);
     const s = await browser.json<Status>(statusUrl);
-    const scan = await appCall(env, '/scan', { qr: s.qr!, personalNumber: person, action: 'approve' });
+    // Through the hub's dev forward to the simulated app, as a tester's script would.
+    const scan = await fetch(`${env.issuer}/dev/bankid-app/scan`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ qr: s.qr!, personalNumber: person, action: 'approve' }),
+    });
     assert.equal(scan.status, 200);
     const done = await waitForStatus(browser, statusUrl);
     assert.equal(done.status, 'complete');

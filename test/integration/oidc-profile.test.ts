@@ -246,6 +246,63 @@ describe('refresh tokens for the app', () => {
   });
 });
 
+describe('pages', () => {
+  it('serves the BankID page in Swedish, in English for ui_locales=en, with a strict CSP and no inline script', async () => {
+    const browser = new Browser();
+    const sv = await openLogin(browser, await authorizationRequest(app, redirectUriFor(env, 'kommun-app')));
+    assert.match(sv.html!, /<html lang="sv">/);
+    assert.match(sv.html!, /Logga in med BankID/);
+    assert.match(sv.html!, /Karlstads kommun/, 'the tenant of the client');
+    assert.doesNotMatch(sv.html!, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+    assert.doesNotMatch(sv.html!, /\sstyle=/, 'no inline style');
+    const res = await browser.get(sv.pageUrl!);
+    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self'/);
+    await res.body?.cancel();
+    const en = await openLogin(new Browser(), await authorizationRequest(app, redirectUriFor(env, 'kommun-app'), { ui_locales: 'en-GB sv' }));
+    assert.match(en.html!, /<html lang="en">/);
+    assert.match(en.html!, /Sign in with BankID/);
+  });
+
+  it('answers response_mode=form_post with the hub\'s own page, submitted by a script file', async () => {
+    const browser = new Browser();
+    const first = await authorizationRequest(eservice, redirectUriFor(env, 'e-tjanst', 'grums'));
+    await signInWithBankId(env, browser, first);
+    const req = await authorizationRequest(eservice, redirectUriFor(env, 'e-tjanst', 'grums'), { response_mode: 'form_post' });
+    const { res } = await browser.follow(req.url);
+    const html = await res.text();
+    assert.equal(res.status, 200);
+    assert.ok(html.includes(`action="${req.redirectUri}"`), html);
+    assert.match(html, /name="code"/);
+    assert.match(html, /<script src="\/assets\/autosubmit.js"><\/script>/);
+    assert.doesNotMatch(html, /<script>/);
+
+    const none = await authorizationRequest(eservice, redirectUriFor(env, 'e-tjanst', 'grums'), { response_mode: 'form_post', prompt: 'none' });
+    const refused = await new Browser().follow(none.url);
+    const errorHtml = await refused.res.text();
+    assert.match(errorHtml, /name="error" value="login_required"/);
+    assert.match(errorHtml, /autosubmit\.js/);
+  });
+
+  it('completes a sign-in once: the completion link replayed is refused without a 500', async () => {
+    const browser = new Browser();
+    const req = await authorizationRequest(app, redirectUriFor(env, 'kommun-app'));
+    const opened = await openLogin(browser, req);
+    const statusUrl = new URL(opened.html!.match(/data-status-url="([^"]+)"/)![1]!, opened.pageUrl);
+    const s = (await browser.json(statusUrl)) as { qr: string };
+    await fetch(`${env.issuer}/dev/bankid-app/scan`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ qr: s.qr, personalNumber: PERSON, action: 'approve' }) });
+    let done: { status: string; next?: string } = { status: 'pending' };
+    while (done.status === 'pending') {
+      await new Promise((r) => setTimeout(r, 300));
+      done = (await browser.json(statusUrl)) as typeof done;
+    }
+    const next = new URL(done.next!, statusUrl);
+    const first = await browser.get(next);
+    assert.equal(first.status, 303);
+    const again = await browser.get(next);
+    assert.ok(again.status >= 400 && again.status < 500, `replayed completion -> ${again.status}`);
+  });
+});
+
 describe('malformed and refused requests', () => {
   const statusOf = async (url: string | URL, init?: RequestInit) => {
     const res = await fetch(url, { redirect: 'manual', ...init });
