@@ -2,6 +2,8 @@
  * The `idnav` command for operators.
  *
  *   idnav config check [--config DIR]   validate a config directory; every problem at once
+ *   idnav keys generate --out FILE      write a new signing keys file (RS256 and ES256, active)
+ *   idnav secret generate --out FILE    write a new random secret (the subject secret, a cookie key)
  *
  * Exit codes: 0 success, 1 the command found problems (or failed), 2 usage error.
  * Each command is one entry of {@link COMMANDS}; adding one (keys, certs, tenants, clients) is adding
@@ -36,7 +38,46 @@ const COMMANDS: Command[] = [
     summary: 'validate hub.yaml, tenants/*.yaml and clients/*.yaml (DIR defaults to $IDNAV_CONFIG or ./config)',
     run: configCheck,
   },
+  {
+    words: ['keys', 'generate'],
+    usage: 'idnav keys generate --out FILE',
+    summary: 'write a new signing keys file (one RS256 and one ES256 key, active); refuses to overwrite',
+    run: keysGenerate,
+  },
+  {
+    words: ['secret', 'generate'],
+    usage: 'idnav secret generate --out FILE',
+    summary: 'write 32 random bytes (base64url) for secrets.subjectSecretFile or cookieKeysFile; refuses to overwrite',
+    run: secretGenerate,
+  },
 ];
+
+async function writeNew(file: string, content: string, io: CliIo): Promise<number> {
+  const { writeFile } = await import('node:fs/promises');
+  try {
+    await writeFile(file, content, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    io.err(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    return 1;
+  }
+  io.out(`wrote ${file}`);
+  return 0;
+}
+
+async function keysGenerate(args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, { out: { type: 'string', short: 'o' } });
+  if (!values.out) throw new UsageError('--out FILE is required');
+  const { generateSigningKey } = await import('../provider/secrets.ts');
+  const keys = [generateSigningKey('RS256', 'active'), generateSigningKey('ES256', 'active')];
+  return writeNew(path.resolve(io.cwd, values.out), `${JSON.stringify({ keys }, null, 2)}\n`, io);
+}
+
+async function secretGenerate(args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, { out: { type: 'string', short: 'o' } });
+  if (!values.out) throw new UsageError('--out FILE is required');
+  const { randomBytes } = await import('node:crypto');
+  return writeNew(path.resolve(io.cwd, values.out), `${randomBytes(32).toString('base64url')}\n`, io);
+}
 
 async function configCheck(args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, { config: { type: 'string', short: 'c' } });
