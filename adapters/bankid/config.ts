@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { inspectPkcs12 } from '../../src/config/pkcs12.ts';
+import { TlsCredentialsError, loadTlsClientCredentials, type TlsCredentials } from '../../src/config/pkcs12.ts';
 
 const clientCert = z.union([
   z.strictObject({
@@ -60,30 +60,20 @@ function path(baseDir: string, p: string): string {
 /** Reads and checks the TLS material; returns problems as [dotted path, reason]. */
 export function readBankIdTls(config: BankIdConfig, baseDir: string): { tls?: BankIdTls; problems: Array<[string, string]> } {
   const problems: Array<[string, string]> = [];
-  const read = (key: string, file: string): Buffer | undefined => {
-    try {
-      return readFileSync(path(baseDir, file));
-    } catch (err) {
-      problems.push([key, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
-      return undefined;
-    }
-  };
-  const ca = read('caFile', config.caFile);
-  if (ca && !ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) problems.push(['caFile', 'is not a PEM certificate']);
-  const tls: BankIdTls = { ca: ca?.toString('utf8') ?? '' };
-  if ('pfxFile' in config.clientCert) {
-    const pfx = read('clientCert.pfxFile', config.clientCert.pfxFile);
-    if (pfx) {
-      const verdict = inspectPkcs12(pfx, config.clientCert.passphrase, config.clientCert.pfxFile);
-      if (!verdict.ok) problems.push(['clientCert.pfxFile', verdict.message]);
-      tls.pfx = pfx;
-      tls.passphrase = config.clientCert.passphrase;
-    }
-  } else {
-    const cert = read('clientCert.certFile', config.clientCert.certFile);
-    const key = read('clientCert.keyFile', config.clientCert.keyFile);
-    if (cert) tls.cert = cert.toString('utf8');
-    if (key) tls.key = key.toString('utf8');
+  let ca: string | undefined;
+  try {
+    ca = readFileSync(path(baseDir, config.caFile), 'utf8');
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) problems.push(['caFile', 'is not a PEM certificate']);
+  } catch (err) {
+    problems.push(['caFile', `cannot read ${config.caFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
   }
-  return problems.length ? { problems } : { tls, problems };
+  let credentials: TlsCredentials | undefined;
+  try {
+    credentials = loadTlsClientCredentials(config.clientCert, 'clientCert', baseDir);
+  } catch (err) {
+    if (!(err instanceof TlsCredentialsError)) throw err;
+    problems.push(...err.problems);
+  }
+  if (problems.length || !credentials || ca === undefined) return { problems };
+  return { tls: { ca, ...credentials }, problems };
 }

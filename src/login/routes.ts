@@ -36,6 +36,9 @@ import { chooserPage, consentPage, errorPage, pollingPage } from './pages.ts';
 export const TX_NS = 'login-tx';
 /** The hub gives up on an order the e-ID service never ended (BankID ends its own after about 3 minutes). */
 const ORDER_DEADLINE_MS = 4 * 60_000;
+/** A poll that fails for a passing reason (5xx, 429, timeout) is retried; this many in a row end the order. */
+const MAX_TRANSIENT_POLL_ERRORS = 3;
+const TRANSIENT_CODES: ReadonlySet<string> = new Set(['EID_UPSTREAM_UNAVAILABLE', 'EID_UPSTREAM_RATE_LIMITED']);
 
 export interface LoginTx extends JsonObject {
   uid: string;
@@ -54,6 +57,8 @@ export interface LoginTx extends JsonObject {
   returnNonce: string;
   clientId: string;
   tenant: string | null;
+  /** Consecutive polls that failed for a passing reason. */
+  pollErrors: number;
 }
 
 export interface LoginDeps {
@@ -310,8 +315,9 @@ export class LoginRoutes {
 
   async #newOrder(ctx: Ctx, adapter: EidAdapter, seq: number): Promise<LoginTx> {
     const returnNonce = randomBytes(16).toString('base64url');
-    const base: Pick<LoginTx, 'uid' | 'method' | 'seq' | 'device' | 'identity' | 'returnNonce' | 'clientId' | 'tenant'> = {
+    const base: Pick<LoginTx, 'uid' | 'method' | 'seq' | 'device' | 'identity' | 'returnNonce' | 'clientId' | 'tenant' | 'pollErrors'> = {
       uid: ctx.uid,
+      pollErrors: 0,
       method: adapter.id,
       seq,
       device: 'other',
@@ -393,15 +399,27 @@ export class LoginRoutes {
     } else if (await this.#d.store.acquireLease(`poll:${ctx.uid}:${tx.seq}`, adapter.pollIntervalMs)) {
       try {
         const result = await adapter.poll(tx.handle, { device: tx.device });
-        if (result.status === 'pending') next = { hint: result.hint, message: { ...result.message } };
-        else if (result.status === 'failed') next = { state: 'failed', code: result.code, hint: result.hint, message: { ...result.message } };
-        else next = { state: 'complete', hint: 'complete', identity: result.identity as unknown as JsonObject, message: { sv: T.signedIn.sv, en: T.signedIn.en } };
-        if (result.status !== 'pending') {
+        const errors = (tx.pollErrors ?? 0) + 1;
+        if (result.status === 'pending') {
+          next = { hint: result.hint, message: { ...result.message }, pollErrors: 0 };
+        } else if (result.status === 'failed' && result.hint === 'error' && TRANSIENT_CODES.has(result.code) && errors < MAX_TRANSIENT_POLL_ERRORS) {
+          // The order itself may well be fine: keep it and ask again at the next interval.
+          this.#d.log.warn({ method: tx.method, errorCode: result.code, attempt: errors }, 'e-ID poll failed; will retry');
+          next = { pollErrors: errors };
+        } else if (result.status === 'failed') {
+          // An order we stop following must not stay pending at the e-ID service.
+          if (result.hint === 'error') await adapter.cancel(tx.handle);
+          next = { state: 'failed', code: result.code, hint: result.hint, message: { ...result.message } };
+        } else {
+          next = { state: 'complete', hint: 'complete', identity: result.identity as unknown as JsonObject, message: { sv: T.signedIn.sv, en: T.signedIn.en } };
+        }
+        if (next.state) {
           this.#d.log.info({ method: tx.method, outcome: result.status, hint: result.status === 'failed' ? result.hint : undefined }, 'e-ID order ended');
         }
       } catch (err) {
         const e = toHubError(err);
         this.#d.log.warn({ method: tx.method, errorCode: e.code, detail: e.detail }, 'e-ID poll failed');
+        await adapter.cancel(tx.handle);
         next = { state: 'failed', code: e.code, hint: 'error', message: { ...userMessageOf(e) } };
       }
     }

@@ -51,6 +51,7 @@ const CASES: Record<string, Case> = {
   'auth unknown errorCode': { kind: 'error', endpoint: 'auth', httpStatus: 400, errorCode: 'someNewErrorCode', expected: RFA.RFA22 },
   'collect maintenance': { kind: 'error', endpoint: 'collect', httpStatus: 503, errorCode: 'maintenance', expected: RFA.RFA5 },
   'collect internalError': { kind: 'error', endpoint: 'collect', httpStatus: 500, errorCode: 'internalError', expected: RFA.RFA5 },
+  'collect 429 rate limited': { kind: 'error', endpoint: 'collect', httpStatus: 429, expected: RFA.RFA5 },
   'auth timeout (slow BankID)': { kind: 'delay', expected: RFA.RFA5 },
 };
 
@@ -90,9 +91,10 @@ async function runCase(name: string, c: Case): Promise<void> {
     assert.equal(res.status, 302);
   }
   if (c.kind === 'collect') env.sims.bankid.control.switch({ kind: 'collect', orderRef, status: c.status, hintCode: c.hint });
-  else env.sims.bankid.control.switch({ kind: 'error', endpoint: 'collect', count: 1, httpStatus: c.httpStatus, ...(c.errorCode ? { errorCode: c.errorCode } : {}) } as SimulatorSwitch);
+  // Passing collect errors are retried: three in a row end the order.
+  else env.sims.bankid.control.switch({ kind: 'error', endpoint: 'collect', count: 3, httpStatus: c.httpStatus, ...(c.errorCode ? { errorCode: c.errorCode } : {}) } as SimulatorSwitch);
   const wanted = c.kind === 'collect' ? (s: Status) => s.hintCode === c.hint : (s: Status) => s.status === 'failed';
-  const sv = await waitForStatus(browser, statusUrl, wanted, 8000);
+  const sv = await waitForStatus(browser, statusUrl, wanted, 12_000);
   const en = await browser.json<Status>(`${statusUrl.href}?lang=en`);
   const pageHtml = await (await browser.get(opened.pageUrl!)).text();
   results.set(name, { sv, en, pageHtml });
@@ -145,4 +147,21 @@ describe('BankID hint codes and error codes become BankID recommended messages',
       }
     });
   }
+});
+
+describe('a passing BankID failure during collect', () => {
+  it('does not end the order: the next collect continues it to completion', async () => {
+    const rp = await rpFor(env, 'kommun-app');
+    const browser = new Browser();
+    const req = await authorizationRequest(rp, redirectUriFor(env, 'kommun-app'));
+    const opened = await openLogin(browser, req);
+    const statusUrl = statusUrlOf(opened.pageUrl!, opened.html!);
+    const first = await browser.json<Status>(statusUrl);
+    env.sims.bankid.control.switch({ kind: 'error', endpoint: 'collect', count: 1, httpStatus: 503, errorCode: 'maintenance' });
+    const scanned = env.sims.bankid.control.scan({ qr: first.qr!, personalNumber: '198602212394', action: 'approve' });
+    assert.ok(scanned.ok, JSON.stringify(scanned));
+    const done = await waitForStatus(browser, statusUrl, undefined, 12_000);
+    assert.equal(done.status, 'complete');
+    assert.ok(env.logs.some((l) => l.includes('will retry')), 'the failed collect was retried');
+  });
 });
