@@ -394,8 +394,8 @@ describe('BankID adapter against the simulator (mutual TLS)', () => {
     assert.equal(adapter.launchUrl('a b&c', DESKTOP_UA), 'bankid:///?autostarttoken=a%20b%26c&redirect=null');
   });
 
-  it('launchUrl: the simulated app when launch.devAppUrl is set', async () => {
-    const devAdapter = await bankIdModule.create('bankid', validConfig({ launch: { devAppUrl: '/dev/bankid-app/' } }), deps);
+  it('launchUrl: the simulated app when launch.insecureDevAppUrl is set', async () => {
+    const devAdapter = await bankIdModule.create('bankid', validConfig({ launch: { insecureDevAppUrl: '/dev/bankid-app/' } }), deps);
     try {
       const token = '7c40b5c9-fa74-49cf-b98c-bfe651f9a7c6';
       assert.equal(devAdapter.launchUrl(token, DESKTOP_UA), `/dev/bankid-app/?autostarttoken=${token}&redirect=null`);

@@ -225,7 +225,7 @@ class BankIdAdapter implements PollingEidAdapter {
 
   launchUrl(autoStartToken: string, userAgent: string | undefined): string {
     const query = `autostarttoken=${encodeURIComponent(autoStartToken)}&redirect=null`;
-    if (this.#config.launch.devAppUrl) return `${this.#config.launch.devAppUrl}?${query}`;
+    if (this.#config.launch.insecureDevAppUrl) return `${this.#config.launch.insecureDevAppUrl}?${query}`;
     // The universal link on phones and tablets, the custom scheme on computers (BankID launch guidance).
     return MOBILE_UA.test(userAgent ?? '') ? `https://app.bankid.com/?${query}` : `bankid:///?${query}`;
   }

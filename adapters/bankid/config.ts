@@ -29,16 +29,16 @@ export const bankIdConfigSchema = z.strictObject({
   /** Names shown on the chooser page. */
   displayName: z.strictObject({ sv: z.string(), en: z.string() }).default({ sv: 'BankID', en: 'BankID' }),
   /** Timeout of one call to BankID, milliseconds. */
-  timeoutMs: z.number().int().min(500).max(60_000).default(10_000),
+  timeoutMs: z.coerce.number().int().min(500).max(60_000).default(10_000),
   /** Minimum interval between two collects of one order (BankID asks for 2 s). */
-  pollIntervalMs: z.number().int().min(1000).max(10_000).default(2000),
+  pollIntervalMs: z.coerce.number().int().min(1000).max(10_000).default(2000),
   launch: z
     .strictObject({
       /**
-       * Dev only: open the simulated BankID app at this URL (relative to the issuer or absolute) instead
-       * of the `bankid:///` scheme.
+       * Dev only (refused in production, like every `insecure` setting): open the simulated BankID app
+       * at this URL (relative to the issuer or absolute) instead of BankID's own launch URLs.
        */
-      devAppUrl: z.string().min(1).optional(),
+      insecureDevAppUrl: z.string().min(1).optional(),
     })
     .default({}),
 });

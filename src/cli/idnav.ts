@@ -88,6 +88,16 @@ async function configCheck(args: string[], io: CliIo): Promise<number> {
   ]);
   try {
     const config = await loadConfig({ configDir, env: io.env, adapterModules });
+    if (config.signingKeysFile) {
+      const [{ readFile }, { parseSigningKeys }] = await Promise.all([import('node:fs/promises'), import('../provider/secrets.ts')]);
+      try {
+        parseSigningKeys(await readFile(config.signingKeysFile, 'utf8'), config.signingKeysFile);
+      } catch (err) {
+        io.err(`hub.yaml: signingKeysFile: ${(err as { detail?: string }).detail ?? (err as Error).message}`);
+        io.err(`config check failed: 1 problem in ${configDir}`);
+        return 1;
+      }
+    }
     io.out(
       `config OK: ${config.tenants.length} tenants, ${config.clients.length} clients, ${config.methods.length} methods (mode ${config.mode})`,
     );

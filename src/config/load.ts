@@ -657,6 +657,8 @@ function issuerProblem(issuer: string): string | undefined {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http(s) URL';
   if (url.search || url.hash || issuer.includes('?') || issuer.includes('#')) return 'must not have a query or fragment';
   if (url.username || url.password) return 'must not hold credentials';
+  // The hub serves discovery, the endpoints and its pages from the root of its origin.
+  if (url.pathname !== '/' && url.pathname !== '') return 'must be an origin without a path (e.g. https://id.example.se)';
   return undefined;
 }
 

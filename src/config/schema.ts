@@ -72,8 +72,11 @@ export function isIpOrCidr(value: string): boolean {
 
 const localized = () => z.strictObject({ sv: nonEmpty(), en: nonEmpty() });
 
-/** JWS algorithms a client may ask for (never `none`, never HMAC with a client secret). */
-export const JWS_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+/**
+ * JWS algorithms a client may ask the hub to sign with: those its signing keys serve (an RSA key signs
+ * RS256 and PS256, a P-256 key ES256). Never `none`, never HMAC with a client secret.
+ */
+export const JWS_ALGS = ['RS256', 'PS256', 'ES256'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // hub.yaml

@@ -22,7 +22,7 @@ import type { ClientConfig, HubConfig, TenantConfig } from '../config/types.ts';
 import type { EidAdapter } from '../contracts/eid.ts';
 import type { Identity, Localized } from '../contracts/identity.ts';
 import type { JsonObject, Store } from '../contracts/store.ts';
-import { ERROR_TABLE, HubError, toHubError, userMessageOf, type HubErrorCode } from '../errors.ts';
+import { ERROR_TABLE, HubError, toHubError, toOidcError, userMessageOf, type HubErrorCode } from '../errors.ts';
 import { appendCookie, parseCookies, readFields, redirect, sendHtml, sendJson, type TrustedProxies } from '../http/util.ts';
 import type { Logger } from '../log.ts';
 import type { Accounts } from '../provider/accounts.ts';
@@ -556,7 +556,13 @@ export class LoginRoutes {
     if (tx) await this.#endOrder(tx);
     const code = (tx?.code as HubErrorCode | null) ?? 'EID_USER_CANCELLED';
     this.#d.log.info({ client: ctx.client.client_id, errorCode: code }, 'sign-in abandoned');
-    await this.#finish(ctx, { error: 'access_denied', error_description: 'The end-user cancelled the sign-in' });
+    // The person chose to go back. When the e-ID service could not be reached, the RP learns that
+    // (temporarily_unavailable); every other way back is the person's decision (access_denied).
+    const mapped = toOidcError(new HubError(code));
+    await this.#finish(
+      ctx,
+      mapped.error === 'temporarily_unavailable' ? mapped : { error: 'access_denied', error_description: 'The end-user cancelled the sign-in' },
+    );
   }
 
   async #finish(ctx: Ctx, result: { error: string; error_description: string }): Promise<void> {

@@ -73,6 +73,12 @@ export function parseSigningKeys(text: string, source: string): SigningKey[] {
     if (typeof k.d !== 'string') problems.push(`keys[${i}]: must be a private key`);
   });
   if (!keys.some((k: Record<string, unknown>) => k.status === 'active')) problems.push('keys: no key has status active');
+  // oidc-provider signs with the first key of an algorithm: a next or retired key must never be that.
+  for (const alg of new Set(keys.map((k: Record<string, unknown>) => k.alg))) {
+    if (!keys.some((k: Record<string, unknown>) => k.alg === alg && k.status === 'active')) {
+      problems.push(`keys: ${String(alg)} has no active key (a next or retired key would sign)`);
+    }
+  }
   if (problems.length) throw new HubError('CONFIG_INVALID', { detail: `${source}: ${problems.join('; ')}` });
   return keys as SigningKey[];
 }

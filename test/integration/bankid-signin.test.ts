@@ -155,6 +155,15 @@ describe('BankID sign-ins that do not succeed', () => {
     assert.equal((stoppedAt ?? location).searchParams.get('error'), 'access_denied');
   });
 
+  it('going back after BankID could not be reached tells the RP temporarily_unavailable', async () => {
+    env.sims.bankid.control.switch({ kind: 'error', endpoint: 'auth', count: 1, httpStatus: 503, errorCode: 'maintenance' });
+    const { browser, req, statusUrl } = await begin();
+    const failed = await browser.json<Status>(statusUrl);
+    assert.equal(failed.status, 'failed');
+    const { stoppedAt } = await browser.follow(new URL(failed.next!, statusUrl), (l) => l.href.startsWith(req.redirectUri));
+    assert.equal(stoppedAt?.searchParams.get('error'), 'temporarily_unavailable');
+  });
+
   it('try again starts a new order and leaves no pending one behind', async () => {
     const { browser, statusUrl } = await begin();
     const first = await waitForStatus(browser, statusUrl, undefined, 10_000);

@@ -286,11 +286,17 @@ describe('parseSigningKeys', () => {
   const text = (keys: unknown[]): string => JSON.stringify({ keys });
 
   it('accepts private keys with kid, alg and status', () => {
-    const keys = parseSigningKeys(text([rs, es]), 'keys.json');
+    const esActive = generateSigningKey('ES256', 'active');
+    const keys = parseSigningKeys(text([rs, es, esActive]), 'keys.json');
     assert.deepEqual(keys.map((k) => [k.kid, k.alg, k.status]), [
       [rs.kid, 'RS256', 'active'],
       [es.kid, 'ES256', 'next'],
+      [esActive.kid, 'ES256', 'active'],
     ]);
+  });
+
+  it('rejects an algorithm whose only keys are next or retired (they would sign)', () => {
+    assert.throws(() => parseSigningKeys(text([rs, es]), 'keys.json'), hubError('CONFIG_INVALID', /ES256 has no active key/));
   });
 
   it('rejects duplicate kids', () => {
