@@ -238,7 +238,8 @@ export class LoginRoutes {
       }
       return redirect(ctx.res, `/login/${ctx.uid}/eid/${hit.id}`);
     }
-    if (methods.length === 1) return redirect(ctx.res, `/login/${ctx.uid}/eid/${methods[0]!.id}`);
+    // The chooser is shown even for one method: it names the municipality and the service the person
+    // signs in to before an e-ID order (which costs money) is started.
     sendHtml(
       ctx.res,
       200,

@@ -70,11 +70,31 @@ export async function authorizationRequest(config: oc.Configuration, redirectUri
   return { url, verifier, state, nonce, redirectUri };
 }
 
-/** Opens the authorization URL and follows the hub's redirects to the e-ID page (or back to the RP). */
-export async function openLogin(browser: Browser, req: AuthRequest): Promise<{ pageUrl?: URL; html?: string; callback?: URL }> {
+/** On the method chooser, submits the choice of `method`; resolves with the page that follows. */
+export async function choose(browser: Browser, page: { url: URL; html: string }, method = 'bankid', stopAt?: string): Promise<{ url: URL; html: string; stoppedAt?: URL }> {
+  const action = new RegExp(`action="([^"]*/choose/${method})"`).exec(page.html)?.[1];
+  if (!action) return page;
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page.html)![1]!;
+  const res = await browser.postForm(new URL(action, page.url), { csrf });
+  assert.equal(res.status, 303, 'the chooser answers with a redirect');
+  await res.body?.cancel();
+  const next = await browser.follow(new URL(res.headers.get('location')!, page.url), (loc) => !!stopAt && loc.href.startsWith(stopAt));
+  if (next.stoppedAt) return { url: next.url, html: '', stoppedAt: next.stoppedAt };
+  return { url: next.url, html: await next.res.text() };
+}
+
+/**
+ * Opens the authorization URL and follows the hub's redirects to the e-ID page (choosing BankID on the
+ * chooser), or back to the RP when the hub answers at once (SSO, errors).
+ */
+export async function openLogin(browser: Browser, req: AuthRequest, options: { choose?: boolean } = {}): Promise<{ pageUrl?: URL; html?: string; callback?: URL; chooserHtml?: string }> {
   const { res, url, stoppedAt } = await browser.follow(req.url, (loc) => loc.href.startsWith(req.redirectUri));
   if (stoppedAt) return { callback: stoppedAt };
-  return { pageUrl: url, html: await res.text() };
+  const html = await res.text();
+  if (options.choose === false || !html.includes('/choose/')) return { pageUrl: url, html };
+  const chosen = await choose(browser, { url, html }, 'bankid', req.redirectUri);
+  if (chosen.stoppedAt) return { callback: chosen.stoppedAt, chooserHtml: html };
+  return { pageUrl: chosen.url, html: chosen.html, chooserHtml: html };
 }
 
 export function statusUrlOf(pageUrl: URL, html: string): URL {

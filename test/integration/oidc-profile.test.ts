@@ -149,12 +149,18 @@ describe('sign-in on this device (confidential e-service), SSO and sectors', () 
     }
   });
 
-  it('skips the chooser for authnProvider and refuses an unknown one', async () => {
+  it('shows the tenant-branded chooser, skips it for authnProvider and refuses an unknown one', async () => {
+    const plain = await authorizationRequest(eservice, redirectUriFor(env, 'e-tjanst', 'arvika'));
+    const chooser = await openLogin(new Browser(), plain, { choose: false });
+    assert.match(chooser.html!, /Välj hur du vill logga in/);
+    assert.match(chooser.html!, /Arvika kommun/);
+    assert.match(chooser.html!, /\/assets\/tenant\/arvika\.css/);
     const ok = await authorizationRequest(eservice, redirectUriFor(env, 'e-tjanst', 'arvika'), {
       prompt: 'login',
       'https://id.oidc.se/param/authnProvider': 'urn:idnav:method:bankid',
     });
-    assert.match((await openLogin(new Browser(), ok)).html!, /data-status-url/);
+    const direct = await openLogin(new Browser(), ok, { choose: false });
+    assert.match(direct.html!, /data-status-url/, 'straight to BankID');
     const bad = await authorizationRequest(eservice, redirectUriFor(env, 'e-tjanst', 'arvika'), {
       'https://id.oidc.se/param/authnProvider': 'urn:idnav:method:nope',
     });
