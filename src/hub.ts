@@ -178,6 +178,10 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
         res.end();
         return;
       }
+      // Relying parties may cache discovery and keys. Keys are cached for less than the time a next key
+      // is published before it signs (docs/configuration.md, Signing keys), so rotation is safe.
+      if (req.method === 'GET' && path === '/.well-known/openid-configuration') res.setHeader('cache-control', 'public, max-age=3600');
+      else if (req.method === 'GET' && path === '/jwks') res.setHeader('cache-control', 'public, max-age=600, stale-if-error=86400');
       await providerCallback(req, res);
     } catch (err) {
       log.error({ err, path }, 'request failed');

@@ -55,6 +55,15 @@ describe('discovery and keys', () => {
     assert.ok((d.scopes_supported as string[]).includes(SCOPE_NPN));
   });
 
+  it('lets relying parties cache discovery and keys', async () => {
+    const d = await fetch(`${env.issuer}/.well-known/openid-configuration`);
+    assert.match(d.headers.get('cache-control') ?? '', /public, max-age=\d+/);
+    const k = await fetch(`${env.issuer}/jwks`);
+    assert.match(k.headers.get('cache-control') ?? '', /public, max-age=600/);
+    await d.body?.cancel();
+    await k.body?.cancel();
+  });
+
   it('publishes signing keys with a kid', async () => {
     const jwks = (await (await fetch(`${env.issuer}/jwks`)).json()) as { keys: Array<Record<string, unknown>> };
     assert.ok(jwks.keys.length >= 2);
