@@ -52,6 +52,7 @@ const ASSETS_DIR = join(import.meta.dirname, 'login', 'assets');
 const ASSET_TYPES: Record<string, string> = {
   'idnav.css': 'text/css; charset=utf-8',
   'login.js': 'text/javascript; charset=utf-8',
+  'qr.js': 'text/javascript; charset=utf-8',
   'autosubmit.js': 'text/javascript; charset=utf-8',
 };
 

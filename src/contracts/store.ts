@@ -62,8 +62,13 @@ export interface Store {
 
   /** Atomic counter; the TTL starts with the first increment of a window. Resolves with the new count. */
   increment(key: string, ttlSeconds: number): Promise<number>;
-  /** Takes a lease if nobody holds it. Resolves true for the caller that took it. Leases are never renewed. */
+  /** Takes a lease if nobody holds it. Resolves true for the caller that took it. */
   acquireLease(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Keeps a lease until `ttlMs` from now, whether or not it is still held: the holder calls it when the
+   * work the lease guards has ended, so the next holder starts at least `ttlMs` after that work.
+   */
+  holdLease(key: string, ttlMs: number): Promise<void>;
 
   /** Throws when the backend cannot be reached. */
   ping(): Promise<void>;

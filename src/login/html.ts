@@ -17,6 +17,7 @@ export interface LayoutOptions {
   tenant?: TenantConfig | undefined;
   /** URL of this page with the other language selected; omitted hides the switch. */
   langSwitchUrl?: string;
+  /** Loads the e-ID page's scripts: the QR encoder, then login.js (which uses it). */
   script?: boolean;
   /** Extra head markup (trusted, already escaped). */
   head?: string;
@@ -42,7 +43,7 @@ export function layout(o: LayoutOptions): string {
 <title>${esc(o.title)}${tenant ? ` – ${esc(tenant.name[o.lang])}` : ''}</title>
 <link rel="stylesheet" href="/assets/idnav.css">
 ${tenantCss}${o.head ?? ''}
-${o.script ? '<script src="/assets/login.js" defer></script>' : ''}
+${o.script ? '<script src="/assets/qr.js" defer></script>\n<script src="/assets/login.js" defer></script>' : ''}
 </head>
 <body>
 <header class="top">${logo}${tenant && tenant.branding.logoText !== tenant.name[o.lang] ? `<span class="tenant-name">${esc(tenant.name[o.lang])}</span>` : ''}${switcher}</header>

@@ -13,6 +13,7 @@ export interface PollingPageModel {
   statusUrl: string;
   status: 'pending' | 'complete' | 'failed';
   message: string;
+  /** The first QR frame as an image URL, drawn by the server; the page's script draws the later ones. */
   qrImage?: string | undefined;
   launchUrl?: string | undefined;
   cancelUrl: string;
@@ -29,7 +30,7 @@ export function pollingPage(m: PollingPageModel): string {
 <h1>${esc(m.title)}</h1>
 <p class="client">${esc(T.signInTo[m.lang])} ${esc(m.clientName)}</p>
 <div id="pending" class="${failed ? 'hidden' : ''}">
-  ${m.qrImage ? `<img id="qr" class="qr" src="${esc(m.qrImage)}" alt="${esc(T.qrAlt[m.lang])}" width="220" height="220">` : ''}
+  ${m.qrImage ? `<img id="qr" class="qr" src="${esc(m.qrImage)}"${m.qr ? ` data-qr="${esc(m.qr)}"` : ''} alt="${esc(T.qrAlt[m.lang])}" width="220" height="220">` : ''}
   <p class="small">${esc(T.qrHelp[m.lang])}</p>
 </div>
 <div class="status${failed ? ' failed' : ''}" role="status" aria-live="polite"><span id="message">${esc(m.message)}</span></div>

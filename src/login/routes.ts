@@ -38,6 +38,8 @@ export const TX_NS = 'login-tx';
 const ORDER_DEADLINE_MS = 4 * 60_000;
 /** A poll that fails for a passing reason (5xx, 429, timeout) is retried; this many in a row end the order. */
 const MAX_TRANSIENT_POLL_ERRORS = 3;
+/** A poll's lease also covers the call itself (up to this long) before the interval starts. */
+const POLL_CALL_ALLOWANCE_MS = 15_000;
 const TRANSIENT_CODES: ReadonlySet<string> = new Set(['EID_UPSTREAM_UNAVAILABLE', 'EID_UPSTREAM_RATE_LIMITED']);
 
 export interface LoginTx extends JsonObject {
@@ -397,7 +399,7 @@ export class LoginRoutes {
     if (now - tx.startedAt > ORDER_DEADLINE_MS) {
       await adapter.cancel(tx.handle);
       next = { state: 'failed', code: 'EID_EXPIRED', hint: 'hubDeadline', message: { ...ERROR_TABLE.EID_EXPIRED.message } };
-    } else if (await this.#d.store.acquireLease(`poll:${ctx.uid}:${tx.seq}`, adapter.pollIntervalMs)) {
+    } else if (await this.#d.store.acquireLease(`poll:${ctx.uid}:${tx.seq}`, adapter.pollIntervalMs + POLL_CALL_ALLOWANCE_MS)) {
       try {
         const result = await adapter.poll(tx.handle, { device: tx.device });
         const errors = (tx.pollErrors ?? 0) + 1;
@@ -422,6 +424,10 @@ export class LoginRoutes {
         this.#d.log.warn({ method: tx.method, errorCode: e.code, detail: e.detail }, 'e-ID poll failed');
         await adapter.cancel(tx.handle);
         next = { state: 'failed', code: e.code, hint: 'error', message: { ...userMessageOf(e) } };
+      } finally {
+        // The interval counts from the end of this call: however long it took to reach the e-ID service,
+        // the next poll of this order (by any process) arrives there at least one interval later.
+        await this.#d.store.holdLease(`poll:${ctx.uid}:${tx.seq}`, adapter.pollIntervalMs);
       }
     }
     if (!next) return tx;
@@ -431,16 +437,14 @@ export class LoginRoutes {
     );
   }
 
-  async #view(ctx: Ctx, tx: LoginTx) {
+  /** The status JSON. It carries the QR payload only: the page's script draws the code (qr.js). */
+  #view(ctx: Ctx, tx: LoginTx) {
     const adapter = this.#adapter(tx.method);
     const base = `/login/${ctx.uid}/eid/${tx.method}`;
     const view: Record<string, unknown> = { status: tx.state, hintCode: tx.hint, message: tx.message[ctx.lang] };
     if (tx.state === 'pending' && tx.handle) {
       const qr = adapter.qrFrame(tx.handle, this.#d.now());
-      if (qr) {
-        view.qr = qr;
-        view.qrImage = `data:image/svg+xml;base64,${Buffer.from(await QRCode.toString(qr, { type: 'svg', errorCorrectionLevel: 'L', margin: 2 })).toString('base64')}`;
-      }
+      if (qr) view.qr = qr;
     } else if (tx.state === 'complete') {
       view.next = `/login/${ctx.uid}/complete?t=${this.#csrf(ctx.uid)}`;
     } else if (tx.state === 'failed') {
@@ -458,7 +462,13 @@ export class LoginRoutes {
     tx = await this.#advance(ctx, tx);
     if (tx.state === 'complete') return redirect(ctx.res, `/login/${ctx.uid}/complete?t=${this.#csrf(ctx.uid)}`);
     const adapter = this.#adapter(methodId);
-    const view = await this.#view(ctx, tx);
+    const view = this.#view(ctx, tx);
+    // The page's first frame is drawn here, so that the page works without script too (it then
+    // reloads itself). One byte mode segment, as qr.js encodes it, so the later frames keep the size.
+    const qrImage =
+      typeof view.qr === 'string'
+        ? `data:image/svg+xml;base64,${Buffer.from(await QRCode.toString([{ data: Buffer.from(view.qr), mode: 'byte' }], { type: 'svg', errorCorrectionLevel: 'L', margin: 2 })).toString('base64')}`
+        : undefined;
     const devPrefix = `/dev/${methodId}-app`;
     const devAppUrl = this.#d.config.mode === 'dev' && this.#d.config.dev.forward[devPrefix] ? `${devPrefix}/` : undefined;
     sendHtml(
@@ -473,7 +483,7 @@ export class LoginRoutes {
         statusUrl: `/login/${ctx.uid}/eid/${methodId}/status`,
         status: tx.state,
         message: tx.message[ctx.lang],
-        qrImage: view.qrImage as string | undefined,
+        qrImage,
         qr: view.qr as string | undefined,
         launchUrl: tx.autoStartToken ? `/login/${ctx.uid}/eid/${methodId}/launch?t=${this.#csrf(ctx.uid)}` : undefined,
         cancelUrl: this.#abortUrl(ctx.uid),
@@ -487,7 +497,7 @@ export class LoginRoutes {
     let tx = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
     if (!tx || tx.method !== methodId) throw new HubError('TRANSACTION_NOT_FOUND', { detail: 'no order for this sign-in' });
     tx = await this.#advance(ctx, tx);
-    sendJson(ctx.res, 200, await this.#view(ctx, tx));
+    sendJson(ctx.res, 200, this.#view(ctx, tx));
   }
 
   async #launch(ctx: Ctx, methodId: string): Promise<void> {

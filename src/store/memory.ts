@@ -282,6 +282,10 @@ export function createMemoryStore(options: { now?: () => number } = {}): Store {
       return true;
     },
 
+    async holdLease(key, ttlMs) {
+      set(`l:${key}`, '1', leaseTtlMs(ttlMs));
+    },
+
     async ping() {},
 
     async close() {

@@ -363,6 +363,10 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       return reply === 'OK';
     },
 
+    async holdLease(key, ttlMs) {
+      await client.set(`${prefix}l:${key}`, '1', 'PX', leaseTtlMs(ttlMs));
+    },
+
     async ping() {
       if (closed) throw new Error('Redis store is closed');
       const reply = client.ping();

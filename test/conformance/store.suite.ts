@@ -329,6 +329,16 @@ export function runStoreSuite(
         assert.equal(await store.increment(uid('counter'), 60), 1);
       });
 
+      it('holdLease keeps a lease from now on, taken or not', async () => {
+        const key = uid('hold');
+        assert.equal(await store.acquireLease(key, 60_000), true);
+        await store.holdLease(key, 60_000);
+        assert.equal(await store.acquireLease(key, 60_000), false);
+        const fresh = uid('hold');
+        await store.holdLease(fresh, 60_000);
+        assert.equal(await store.acquireLease(fresh, 60_000), false, 'a held lease cannot be taken');
+      });
+
       it('acquireLease is taken once until it expires', async () => {
         const key = uid('lease');
         assert.equal(await store.acquireLease(key, 60_000), true);

@@ -18,7 +18,6 @@ export interface Status {
   hintCode?: string;
   message?: string;
   qr?: string;
-  qrImage?: string;
   next?: string;
   retry?: string;
   code?: string;
@@ -131,6 +130,10 @@ export async function signInWithBankId(env: TestEnv, browser: Browser, req: Auth
     const first = await browser.json<Status>(statusUrl);
     assert.equal(first.status, 'pending');
     assert.match(first.qr ?? '', /^bankid\.[0-9a-f-]+\.\d+\.[0-9a-f]{64}$/);
+    // The payload only: the page draws the code itself (src/login/assets/qr.js).
+    assert.ok(!('qrImage' in first), 'the status JSON carries no QR image');
+    // The page's own first frame is the server-drawn image with its payload beside it.
+    assert.match(attr(opened.html!, 'data-qr', 'id="qr"') ?? '', /^bankid\.[0-9a-f-]+\.\d+\.[0-9a-f]{64}$/);
     const scan = await appCall(env, '/scan', { qr: first.qr!, personalNumber: person, action: 'approve' });
     assert.equal(scan.status, 200, JSON.stringify(scan.body));
   } else {

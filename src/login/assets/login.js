@@ -1,6 +1,6 @@
-// Drives the e-ID page: asks the hub for the order's status every second, swaps in the new QR code,
-// shows the user message, and continues when the sign-in is complete. Works with the same JSON API
-// a script would use (data-status-url).
+// Drives the e-ID page: asks the hub for the order's status every second, draws the new QR code
+// from its payload (qr.js), shows the user message, and continues when the sign-in is complete.
+// Works with the same JSON API a script would use (data-status-url).
 (function () {
   'use strict';
   var root = document.querySelector('[data-status-url]');
@@ -25,7 +25,12 @@
   function show(state) {
     if (state.message && message.textContent !== state.message) message.textContent = state.message;
     if (state.status === 'pending') {
-      if (qr && state.qrImage) qr.setAttribute('src', state.qrImage);
+      // The first frame came with the page (drawn by the server); later ones are drawn here. Same
+      // quiet zone as the server's, so the code does not jump in size.
+      if (qr && state.qr && window.idnavQr && qr.getAttribute('data-qr') !== state.qr) {
+        qr.setAttribute('src', window.idnavQr.svgDataUrl(state.qr, { margin: 2 }));
+        qr.setAttribute('data-qr', state.qr);
+      }
       if (devLink && state.qr) devLink.setAttribute('href', devLink.getAttribute('data-base') + '?qr=' + encodeURIComponent(state.qr));
     } else if (state.status === 'failed') {
       stopped = true;
