@@ -41,6 +41,11 @@ export const ERROR_TABLE: Record<HubErrorCode, ErrorEntry> = {
   EID_FAILED: { oidc: 'access_denied', status: 200, message: { sv: 'Inloggningen misslyckades. Försök igen.', en: 'The sign-in failed. Please try again.' } },
   TRANSACTION_NOT_FOUND: { oidc: 'login_required', status: 404, message: { sv: 'Inloggningen finns inte längre. Börja om från tjänsten du kom från.', en: 'This sign-in no longer exists. Please start again from the service you came from.' } },
   TRANSACTION_MISMATCH: { oidc: 'access_denied', status: 403, message: { sv: 'Inloggningen påbörjades i en annan webbläsare.', en: 'This sign-in was started in another browser.' } },
+  TRANSACTION_LINK_INVALID: {
+    oidc: 'access_denied',
+    status: 403,
+    message: { sv: 'Länken är ogiltig eller för gammal. Gå tillbaka till tjänsten och börja om.', en: 'The link is not valid or too old. Go back to the service and start again.' },
+  },
   TRANSACTION_REPLAYED: { oidc: 'access_denied', status: 409, message: { sv: 'Inloggningen är redan slutförd.', en: 'This sign-in has already been completed.' } },
   REGISTRY_UNAVAILABLE: { oidc: 'temporarily_unavailable', status: 503, message: UNAVAILABLE },
   CONFIG_INVALID: { oidc: 'server_error', status: 500, message: { sv: 'Tjänsten är felaktigt konfigurerad.', en: 'The service is misconfigured.' } },

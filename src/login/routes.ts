@@ -259,7 +259,7 @@ export class LoginRoutes {
 
   async #choose(ctx: Ctx, methodId: string): Promise<void> {
     const fields = await readFields(ctx.req);
-    if (!this.#csrfOk(ctx.uid, fields.csrf)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'chooser: bad csrf token' });
+    if (!this.#csrfOk(ctx.uid, fields.csrf)) throw new HubError('TRANSACTION_LINK_INVALID', { detail: 'chooser: bad csrf token' });
     if (!this.#offeredMethods(ctx).some((m) => m.id === methodId)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'chooser: method not offered' });
     redirect(ctx.res, `/login/${ctx.uid}/eid/${methodId}`);
   }
@@ -285,7 +285,7 @@ export class LoginRoutes {
 
   async #consent(ctx: Ctx): Promise<void> {
     const fields = await readFields(ctx.req);
-    if (!this.#csrfOk(ctx.uid, fields.csrf)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'consent: bad csrf token' });
+    if (!this.#csrfOk(ctx.uid, fields.csrf)) throw new HubError('TRANSACTION_LINK_INVALID', { detail: 'consent: bad csrf token' });
     if (ctx.interaction.prompt.name !== 'consent') throw new HubError('TRANSACTION_MISMATCH', { detail: 'consent: no consent prompt' });
     return this.#grantConsent(ctx);
   }
@@ -470,7 +470,7 @@ export class LoginRoutes {
         ? `data:image/svg+xml;base64,${Buffer.from(await QRCode.toString([{ data: Buffer.from(view.qr), mode: 'byte' }], { type: 'svg', errorCorrectionLevel: 'L', margin: 2 })).toString('base64')}`
         : undefined;
     const devPrefix = `/dev/${methodId}-app`;
-    const devAppUrl = this.#d.config.mode === 'dev' && this.#d.config.dev.forward[devPrefix] ? `${devPrefix}/` : undefined;
+    const devAppUrl = this.#d.config.mode === 'dev' && this.#d.config.dev.forward[devPrefix] && tx.state === 'pending' ? `${devPrefix}/` : undefined;
     sendHtml(
       ctx.res,
       200,
@@ -501,7 +501,7 @@ export class LoginRoutes {
   }
 
   async #launch(ctx: Ctx, methodId: string): Promise<void> {
-    if (!this.#csrfOk(ctx.uid, ctx.url.searchParams.get('t'))) throw new HubError('TRANSACTION_MISMATCH', { detail: 'launch: bad csrf token' });
+    if (!this.#csrfOk(ctx.uid, ctx.url.searchParams.get('t'))) throw new HubError('TRANSACTION_LINK_INVALID', { detail: 'launch: bad csrf token' });
     const tx = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
     if (!tx || tx.method !== methodId || tx.state !== 'pending' || !tx.autoStartToken) return redirect(ctx.res, `/login/${ctx.uid}/eid/${methodId}`);
     const updated = await this.#d.store.update<LoginTx>(TX_NS, ctx.uid, (cur) =>
@@ -522,7 +522,7 @@ export class LoginRoutes {
 
   async #retry(ctx: Ctx, methodId: string): Promise<void> {
     const fields = await readFields(ctx.req);
-    if (!this.#csrfOk(ctx.uid, ctx.url.searchParams.get('t') ?? fields.csrf)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'retry: bad csrf token' });
+    if (!this.#csrfOk(ctx.uid, ctx.url.searchParams.get('t') ?? fields.csrf)) throw new HubError('TRANSACTION_LINK_INVALID', { detail: 'retry: bad csrf token' });
     // Two retries at once would start two orders; the lease lets one through.
     if (await this.#d.store.acquireLease(`retry:${ctx.uid}`, 2000)) {
       const old = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
@@ -540,7 +540,7 @@ export class LoginRoutes {
   // ---- the end of a sign-in ----------------------------------------------------------------------
 
   async #complete(ctx: Ctx): Promise<void> {
-    if (!this.#csrfOk(ctx.uid, ctx.url.searchParams.get('t'))) throw new HubError('TRANSACTION_MISMATCH', { detail: 'complete: bad csrf token' });
+    if (!this.#csrfOk(ctx.uid, ctx.url.searchParams.get('t'))) throw new HubError('TRANSACTION_LINK_INVALID', { detail: 'complete: bad csrf token' });
     const peek = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
     if (!peek) throw new HubError('TRANSACTION_REPLAYED', { detail: 'complete: no completed order (already used?)' });
     if (peek.state !== 'complete') return redirect(ctx.res, `/login/${ctx.uid}/eid/${peek.method}`);
@@ -562,7 +562,7 @@ export class LoginRoutes {
 
   async #abort(ctx: Ctx): Promise<void> {
     const fields = ctx.req.method === 'POST' ? await readFields(ctx.req) : {};
-    if (!this.#csrfOk(ctx.uid, ctx.url.searchParams.get('t') ?? fields.csrf)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'abort: bad csrf token' });
+    if (!this.#csrfOk(ctx.uid, ctx.url.searchParams.get('t') ?? fields.csrf)) throw new HubError('TRANSACTION_LINK_INVALID', { detail: 'abort: bad csrf token' });
     const tx = await this.#d.store.consume<LoginTx>(TX_NS, ctx.uid);
     if (tx) await this.#endOrder(tx);
     const code = (tx?.code as HubErrorCode | null) ?? 'EID_USER_CANCELLED';

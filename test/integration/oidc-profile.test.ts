@@ -411,6 +411,7 @@ describe('malformed and refused requests', () => {
     const abort = new URL(statusUrl.pathname.replace(/\/eid\/.*$/, '/abort?t=forged'), statusUrl);
     const refused = await owner.request(abort, { method: 'POST' });
     assert.equal(refused.status, 403, 'a forged CSRF token is refused');
+    assert.match(await refused.text(), /Länken är ogiltig eller för gammal/);
     void decodeJwt;
   });
 });

@@ -36,6 +36,7 @@
       stopped = true;
       if (pendingBox) pendingBox.classList.add('hidden');
       if (pendingActions) pendingActions.classList.add('hidden');
+      if (devLink) devLink.parentElement.classList.add('hidden');
       if (failedBox) failedBox.classList.remove('hidden');
       message.parentElement.classList.add('failed');
       if (retryForm && state.retry) retryForm.setAttribute('action', state.retry);
