@@ -62,6 +62,9 @@ FIGURES.push(['per sign-in: Redis store keys B', 'memory_per_session.redis_store
 FIGURES.push(['per sign-in: Redis used_memory B', 'memory_per_session.redis_store.used_memory_bytes_per_signin', 'lower']);
 FIGURES.push(['per sign-in: held after 30 days B', 'memory_per_session.redis_store.still_held_bytes_per_signin.after_30_days', 'lower']);
 
+// Piped into `head`, the reader may go away early: that is not an error.
+process.stdout.on('error', () => process.exit(0));
+
 const m = (d: Doc) => (d.machine ?? {}) as Record<string, unknown>;
 process.stdout.write(
   `old: ${oldFile} (${String(m(oldDoc).mode)}, ${String(m(oldDoc).date)}, commit ${String(m(oldDoc).commit)}, load ${JSON.stringify(m(oldDoc).load_average_at_start)})\n` +

@@ -1,6 +1,6 @@
 /**
  * A scripted BankID sign-in over plain HTTP, step by step, the way a browser and the RP drive it
- * (the same path as test/helpers/flows.ts): authorize -> chooser -> chooser POST -> BankID page (starts
+ * (the same path as the integration tests' scripted sign-in): authorize -> chooser -> chooser POST -> BankID page (starts
  * the order) -> status JSON polled like the page polls it -> complete -> resume -> code -> token.
  * Every request a step makes is timed; each simulated browser has its own cookie jar.
  */

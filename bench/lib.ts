@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the benchmarks: statistics, child processes spoken to over IPC, an HTTP client with
- * per-session cookie jars on undici pools, and small helpers (personal numbers, Redis clean-up).
+ * per-session cookie jars on undici pools, and small utilities (personal numbers, temporary directories).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';

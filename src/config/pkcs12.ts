@@ -118,6 +118,9 @@ function collectOids(node: forge.asn1.Asn1, depth = 0, out: string[] = []): stri
 
 // ---------------------------------------------------------------------------------------------
 
+/** The header line of a PEM private key: PKCS#8, PKCS#1 (RSA), SEC1 (EC) or encrypted PKCS#8. */
+const PEM_KEY_HEADER = /-{5}BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-{5}/;
+
 export type TlsCredentialSpec = { pfxFile: string; passphrase: string } | { certFile: string; keyFile: string };
 export type TlsCredentials = { pfx: Buffer; passphrase: string } | { cert: string; key: string };
 
@@ -170,9 +173,9 @@ export function loadTlsClientCredentials(spec: TlsCredentialSpec, label: string,
   if (certPem !== undefined && !certPem.includes('-----BEGIN CERTIFICATE-----')) {
     problems.push([at('certFile'), `${spec.certFile} holds no PEM certificate`]);
   }
-  if (keyPem !== undefined && !/-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(keyPem)) {
+  if (keyPem !== undefined && !PEM_KEY_HEADER.test(keyPem)) {
     problems.push([at('keyFile'), `${spec.keyFile} holds no PEM private key`]);
-  } else if (keyPem?.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
+  } else if (keyPem?.match(PEM_KEY_HEADER)?.[1] === 'ENCRYPTED ') {
     problems.push([at('keyFile'), `${spec.keyFile} is encrypted; give an unencrypted key (file mode 0600) or a PKCS#12 file`]);
   }
   if (problems.length === 0 && certPem !== undefined && keyPem !== undefined) {
