@@ -70,7 +70,23 @@ export class ClientRegistry {
 
   #set(clients: readonly ClientConfig[]): void {
     this.#byId = new Map(clients.map((c) => [c.client_id, c]));
+    // Built once per (re)load: oidc-provider looks a client up on every request and re-uses its built
+    // client while the metadata object hashes the same.
+    this.#metadata = new Map();
     for (const l of this.#listeners) l();
+  }
+
+  #metadata = new Map<string, Record<string, unknown>>();
+
+  #providerMetadata(clientId: string): Record<string, unknown> | undefined {
+    let m = this.#metadata.get(clientId);
+    if (!m) {
+      const c = this.#byId.get(clientId);
+      if (!c) return undefined;
+      m = toProviderMetadata(c, this.#issuer);
+      this.#metadata.set(clientId, m);
+    }
+    return m;
   }
 
   get(clientId: string): ClientConfig | undefined {
@@ -120,10 +136,7 @@ export class ClientRegistry {
   /** The oidc-provider adapter for the `Client` model (read-only). */
   providerAdapter() {
     return {
-      find: async (id: string) => {
-        const c = this.#byId.get(id);
-        return c ? toProviderMetadata(c, this.#issuer) : undefined;
-      },
+      find: async (id: string) => this.#providerMetadata(id),
       upsert: async () => {
         throw new Error('clients are configured as files');
       },
