@@ -529,10 +529,10 @@ export class LoginRoutes {
       if (old) await this.#endOrder(old);
       const tx = await this.#newOrder(ctx, this.#adapter(methodId), (old?.seq ?? 0) + 1);
       await this.#d.store.put(TX_NS, ctx.uid, tx, this.#d.config.tokens.interactionTtl);
-      if (json(ctx.req)) return sendJson(ctx.res, 200, await this.#view(ctx, tx));
+      if (json(ctx.req)) return sendJson(ctx.res, 200, this.#view(ctx, tx));
     } else if (json(ctx.req)) {
       const tx = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
-      if (tx) return sendJson(ctx.res, 200, await this.#view(ctx, tx));
+      if (tx) return sendJson(ctx.res, 200, this.#view(ctx, tx));
     }
     redirect(ctx.res, `/login/${ctx.uid}/eid/${methodId}`);
   }
