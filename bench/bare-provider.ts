@@ -24,6 +24,7 @@ import { ACCOUNT_NS, Accounts, type AccountRecord } from '../src/provider/accoun
 import { CLAIMS_CONFIG, SCOPES } from '../src/provider/claims.ts';
 import { sectorOf, toProviderMetadata } from '../src/provider/clients.ts';
 import { loadSecrets, providerJwks } from '../src/provider/secrets.ts';
+import { providerTtl } from '../src/provider/provider.ts';
 import { createStore } from '../src/store/index.ts';
 import type { HubProcessOptions } from './hub-process.ts';
 import { Profiler, serveIpc } from './lib.ts';
@@ -34,7 +35,6 @@ const env: NodeJS.ProcessEnv = { ...process.env, ...o.simEnv, PORT: String(o.por
 const loaded = await loadConfig({ configDir: resolve(import.meta.dirname, '..', 'config'), env, adapterModules });
 const config = { ...loaded, stateDir: o.stateDir };
 const secrets = loadSecrets(config);
-const t = config.tokens;
 const client = config.clients.find((c) => c.client_id === 'e-tjanst');
 if (!client) throw new Error('config/clients/e-tjanst.yaml is missing');
 
@@ -50,15 +50,7 @@ const configuration: Configuration = {
   clients: [toProviderMetadata(client, config.issuer) as unknown as NonNullable<Configuration['clients']>[number]],
   jwks: providerJwks(secrets.signingKeys) as Configuration['jwks'],
   cookies: { keys: secrets.cookieKeys },
-  ttl: {
-    AccessToken: t.accessTokenTtl,
-    AuthorizationCode: 60,
-    IdToken: t.idTokenTtl,
-    RefreshToken: t.refreshTokenTtl,
-    Session: t.sessionTtl,
-    Interaction: t.interactionTtl,
-    Grant: t.grantTtl,
-  },
+  ttl: providerTtl(config),
   claims: CLAIMS_CONFIG as Configuration['claims'],
   scopes: SCOPES,
   conformIdTokenClaims: false,

@@ -47,6 +47,20 @@ function modelAdapter(store: Store, clients: ClientRegistry) {
   };
 }
 
+/** oidc-provider's lifetimes (seconds) from the hub's `tokens` settings. */
+export function providerTtl(config: HubConfig) {
+  const t = config.tokens;
+  return {
+    AccessToken: t.accessTokenTtl,
+    AuthorizationCode: 60,
+    IdToken: t.idTokenTtl,
+    RefreshToken: t.refreshTokenTtl,
+    Session: t.sessionTtl,
+    Interaction: t.interactionTtl,
+    Grant: t.grantTtl,
+  };
+}
+
 export const SESSION_TENANT_NS = 'session-tenant';
 
 /** Key of the tenant a session's sign-in was made for (only recorded when SSO stops at tenant borders). */
@@ -83,7 +97,6 @@ function langOf(ctx: KoaContextWithOIDC): 'sv' | 'en' {
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, secrets, store, clients, accounts, log } = deps;
-  const t = config.tokens;
 
   // Dev only: back-channel logout and jwks_uri fetches to loopback demo RPs, for clients that name the
   // setting. oidc-provider refuses special-use addresses otherwise, and production keeps that.
@@ -155,15 +168,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     jwks: providerJwks(secrets.signingKeys) as Configuration['jwks'],
-    ttl: {
-      AccessToken: t.accessTokenTtl,
-      AuthorizationCode: 60,
-      IdToken: t.idTokenTtl,
-      RefreshToken: t.refreshTokenTtl,
-      Session: t.sessionTtl,
-      Interaction: t.interactionTtl,
-      Grant: t.grantTtl,
-    },
+    ttl: providerTtl(config),
     rotateRefreshToken: true,
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     features: {
