@@ -31,21 +31,50 @@ export interface DevPki {
   /** PKCS#12 with RC2-40 and 3DES, like older BankID test files; OpenSSL 3 refuses it by default. */
   rpPfxLegacy: string;
   rpPfxPassphrase: string;
+  /** The passphrase of every PKCS#12 file here. */
+  pfxPassphrase: string;
   foreignCa: string;
   foreignClientCert: string;
   foreignClientKey: string;
   unpinnedServerCa: string;
   unpinnedServerCert: string;
   unpinnedServerKey: string;
+  /** Stand-in for Skatteverket's Navet server certificate and the CA the registry adapter pins. */
+  navetServerCa: string;
+  navetServerCert: string;
+  navetServerKey: string;
+  /** The CA that issues municipal organisation certificates; the Navet simulator accepts only these. */
+  navetClientCa: string;
+  /** The region's default Navet client certificate (PEM pair and PKCS#12). */
+  navetClientCert: string;
+  navetClientKey: string;
+  navetClientPfx: string;
+  /** A second municipality's own Navet client certificate (per-tenant credentials). */
+  navetTenantCert: string;
+  navetTenantKey: string;
+  /** Stand-in for Freja eID's server certificate and the CA the Freja adapter pins. */
+  frejaServerCa: string;
+  frejaServerCert: string;
+  frejaServerKey: string;
+  /** The CA that issues Freja relying-party client certificates. */
+  frejaClientCa: string;
+  frejaClientCert: string;
+  frejaClientKey: string;
+  frejaClientPfx: string;
+  /** Freja's result-signing certificates: the current one and the next one (rollover). */
+  frejaSigningCert: string;
+  frejaSigningKey: string;
+  frejaSigningNextCert: string;
+  frejaSigningNextKey: string;
 }
 
-type FileKey = Exclude<keyof DevPki, 'dir' | 'rpPfxPassphrase'>;
+type FileKey = Exclude<keyof DevPki, 'dir' | 'rpPfxPassphrase' | 'pfxPassphrase'>;
 
 /** The passphrase BankID uses for its public test RP certificate. */
 export const DEV_PFX_PASSPHRASE = 'qwerty123';
 
 const MANIFEST = 'manifest.json';
-const MANIFEST_FORMAT = 1;
+const MANIFEST_FORMAT = 2;
 const VALIDITY_DAYS = 730;
 
 const FILES: Record<FileKey, string> = {
@@ -63,6 +92,26 @@ const FILES: Record<FileKey, string> = {
   unpinnedServerCa: 'unpinned-server-ca.pem',
   unpinnedServerCert: 'unpinned-server.crt.pem',
   unpinnedServerKey: 'unpinned-server.key.pem',
+  navetServerCa: 'navet-server-ca.pem',
+  navetServerCert: 'navet-server.crt.pem',
+  navetServerKey: 'navet-server.key.pem',
+  navetClientCa: 'navet-client-ca.pem',
+  navetClientCert: 'navet-client.crt.pem',
+  navetClientKey: 'navet-client.key.pem',
+  navetClientPfx: 'navet-client.p12',
+  navetTenantCert: 'navet-tenant.crt.pem',
+  navetTenantKey: 'navet-tenant.key.pem',
+  frejaServerCa: 'freja-server-ca.pem',
+  frejaServerCert: 'freja-server.crt.pem',
+  frejaServerKey: 'freja-server.key.pem',
+  frejaClientCa: 'freja-client-ca.pem',
+  frejaClientCert: 'freja-client.crt.pem',
+  frejaClientKey: 'freja-client.key.pem',
+  frejaClientPfx: 'freja-client.p12',
+  frejaSigningCert: 'freja-signing.crt.pem',
+  frejaSigningKey: 'freja-signing.key.pem',
+  frejaSigningNextCert: 'freja-signing-next.crt.pem',
+  frejaSigningNextKey: 'freja-signing-next.key.pem',
 };
 
 interface Manifest {
@@ -87,9 +136,19 @@ export function ensureDevPki(dir: string): Promise<DevPki> {
 
 async function ensure(target: string): Promise<DevPki> {
   const existing = await readManifest(target);
-  if (existing) return describe(target, existing);
+  if (existing && existing !== 'outdated') return describe(target, existing);
   // Refuse early (before the key generation) when the directory holds something else.
-  if ((await readdir(target).catch(() => [])).length > 0) throw notGenerated(target);
+  if (!existing && (await readdir(target).catch(() => [])).length > 0) throw notGenerated(target);
+  if (existing === 'outdated') {
+    // Made here by an older version with fewer files: move it aside and generate the current set.
+    const aside = `${target}.old-${process.pid}-${randomBytes(6).toString('hex')}`;
+    try {
+      await rename(target, aside);
+      await rm(aside, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // another process moved it first
+    }
+  }
 
   await mkdir(path.dirname(target), { recursive: true });
   const tmp = `${target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
@@ -108,7 +167,7 @@ async function ensure(target: string): Promise<DevPki> {
   }
 
   const manifest = await readManifest(target);
-  if (!manifest) throw notGenerated(target);
+  if (!manifest || manifest === 'outdated') throw notGenerated(target);
   return describe(target, manifest);
 }
 
@@ -116,7 +175,7 @@ function notGenerated(dir: string): Error {
   return new Error(`${dir} exists but is not a generated dev PKI (no ${MANIFEST}); remove it or choose another directory`);
 }
 
-async function readManifest(dir: string): Promise<Manifest | undefined> {
+async function readManifest(dir: string): Promise<Manifest | 'outdated' | undefined> {
   let text: string;
   try {
     text = await readFile(path.join(dir, MANIFEST), 'utf8');
@@ -125,6 +184,7 @@ async function readManifest(dir: string): Promise<Manifest | undefined> {
     throw err;
   }
   const manifest = JSON.parse(text) as Manifest;
+  if (typeof manifest.format === 'number' && manifest.format < MANIFEST_FORMAT) return 'outdated';
   if (manifest.format !== MANIFEST_FORMAT) {
     throw new Error(`${dir}/${MANIFEST} has format ${String(manifest.format)}, expected ${MANIFEST_FORMAT}; remove the directory to regenerate`);
   }
@@ -135,7 +195,7 @@ async function readManifest(dir: string): Promise<Manifest | undefined> {
 }
 
 function describe(dir: string, manifest: Manifest): DevPki {
-  const out = { dir, rpPfxPassphrase: DEV_PFX_PASSPHRASE } as DevPki;
+  const out = { dir, rpPfxPassphrase: DEV_PFX_PASSPHRASE, pfxPassphrase: DEV_PFX_PASSPHRASE } as DevPki;
   for (const key of Object.keys(FILES) as FileKey[]) {
     out[key] = path.join(dir, manifest.files[key] ?? FILES[key]);
   }
@@ -189,7 +249,7 @@ async function makeCa(subject: Attr[], now: Date): Promise<Issued> {
   return { cert, key: keys.privateKey };
 }
 
-async function makeLeaf(ca: Issued, subject: Attr[], kind: 'server' | 'client', now: Date): Promise<Issued> {
+async function makeLeaf(ca: Issued, subject: Attr[], kind: 'server' | 'client' | 'signing', now: Date): Promise<Issued> {
   const keys = await generateRsa();
   const cert = pki.createCertificate();
   cert.publicKey = keys.publicKey;
@@ -197,10 +257,12 @@ async function makeLeaf(ca: Issued, subject: Attr[], kind: 'server' | 'client', 
   validity(cert, now);
   cert.setSubject(subject);
   cert.setIssuer(ca.cert.subject.attributes);
-  const extensions: object[] = [
+  const extensions: Array<object | undefined> = [
     { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    kind === 'server' ? { name: 'extKeyUsage', serverAuth: true } : { name: 'extKeyUsage', clientAuth: true },
+    kind === 'signing'
+      ? { name: 'keyUsage', digitalSignature: true, nonRepudiation: true, critical: true }
+      : { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    kind === 'server' ? { name: 'extKeyUsage', serverAuth: true } : kind === 'client' ? { name: 'extKeyUsage', clientAuth: true } : undefined,
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: ca.cert.generateSubjectKeyIdentifier().getBytes() },
   ];
@@ -214,7 +276,7 @@ async function makeLeaf(ca: Issued, subject: Attr[], kind: 'server' | 'client', 
       ],
     });
   }
-  cert.setExtensions(extensions);
+  cert.setExtensions(extensions.filter(Boolean));
   cert.sign(ca.key, forge.md.sha256.create());
   return { cert, key: keys.privateKey };
 }
@@ -223,13 +285,13 @@ const certPem = (c: Issued): string => pki.certificateToPem(c.cert);
 // PKCS#8, which every TLS stack reads.
 const keyPem = (c: Issued): string => pki.privateKeyInfoToPem(pki.wrapRsaPrivateKey(pki.privateKeyToAsn1(c.key)));
 
-function modernPfx(leaf: Issued, ca: Issued, passphrase: string): Buffer {
+function modernPfx(leaf: Issued, ca: Issued, passphrase: string, friendlyName = 'idnav dev RP'): Buffer {
   const p12 = forge.pkcs12.toPkcs12Asn1(leaf.key, [leaf.cert, ca.cert], passphrase, {
     algorithm: 'aes256',
     // PBKDF2 with HMAC-SHA256 rather than forge's SHA-1 default.
     prfAlgorithm: 'sha256',
     count: 10000,
-    friendlyName: 'idnav dev RP',
+    friendlyName,
   } as Parameters<typeof forge.pkcs12.toPkcs12Asn1>[3]);
   return Buffer.from(asn1.toDer(p12).getBytes(), 'binary');
 }
@@ -372,7 +434,49 @@ async function generateInto(dir: string): Promise<void> {
     makeLeaf(unpinnedCa, [{ shortName: 'C', value: 'SE' }, { shortName: 'CN', value: 'localhost' + suffix }], 'server', now),
   ]);
 
+  const org = (o: string, cn: string): Attr[] => [
+    { shortName: 'C', value: 'SE' },
+    { shortName: 'O', value: o + suffix },
+    { shortName: 'CN', value: cn + suffix },
+  ];
+  const [navetServerCa, navetClientCa, frejaServerCa, frejaClientCa, frejaSigningCa] = await Promise.all([
+    makeCa(org('Skatteverket', 'Test Skatteverket Server CA'), now),
+    makeCa(org('Test Organisation CA', 'Test Organisationscertifikat CA v1'), now),
+    makeCa(org('Verisec AB', 'Test Freja eID Server CA'), now),
+    makeCa(org('Verisec AB', 'Test Freja eID Relying Party CA'), now),
+    makeCa(org('Verisec AB', 'Test Freja eID Signing CA'), now),
+  ]);
+  const [navetServer, navetClient, navetTenant, frejaServer, frejaClient, frejaSigning, frejaSigningNext] = await Promise.all([
+    makeLeaf(navetServerCa, org('Skatteverket', 'www2.test.skatteverket.se'), 'server', now),
+    makeLeaf(navetClientCa, org('Region Värmland', 'Region Värmland Navet'), 'client', now),
+    makeLeaf(navetClientCa, org('Karlstads kommun', 'Karlstads kommun Navet'), 'client', now),
+    makeLeaf(frejaServerCa, org('Verisec AB', 'services.test.frejaeid.com'), 'server', now),
+    makeLeaf(frejaClientCa, org('Region Värmland', 'idnav Freja RP'), 'client', now),
+    makeLeaf(frejaSigningCa, org('Verisec AB', 'Freja eID Test Signing 1'), 'signing', now),
+    makeLeaf(frejaSigningCa, org('Verisec AB', 'Freja eID Test Signing 2'), 'signing', now),
+  ]);
+
   const contents: Record<FileKey, string | Buffer> = {
+    navetServerCa: certPem(navetServerCa),
+    navetServerCert: certPem(navetServer),
+    navetServerKey: keyPem(navetServer),
+    navetClientCa: certPem(navetClientCa),
+    navetClientCert: certPem(navetClient),
+    navetClientKey: keyPem(navetClient),
+    navetClientPfx: modernPfx(navetClient, navetClientCa, DEV_PFX_PASSPHRASE, 'idnav dev Navet'),
+    navetTenantCert: certPem(navetTenant),
+    navetTenantKey: keyPem(navetTenant),
+    frejaServerCa: certPem(frejaServerCa),
+    frejaServerCert: certPem(frejaServer),
+    frejaServerKey: keyPem(frejaServer),
+    frejaClientCa: certPem(frejaClientCa),
+    frejaClientCert: certPem(frejaClient),
+    frejaClientKey: keyPem(frejaClient),
+    frejaClientPfx: modernPfx(frejaClient, frejaClientCa, DEV_PFX_PASSPHRASE, 'idnav dev Freja RP'),
+    frejaSigningCert: certPem(frejaSigning),
+    frejaSigningKey: keyPem(frejaSigning),
+    frejaSigningNextCert: certPem(frejaSigningNext),
+    frejaSigningNextKey: keyPem(frejaSigningNext),
     bankidServerCa: certPem(bankidCa),
     bankidServerCert: certPem(bankidServer),
     bankidServerKey: keyPem(bankidServer),
@@ -389,7 +493,7 @@ async function generateInto(dir: string): Promise<void> {
     unpinnedServerKey: keyPem(unpinnedServer),
   };
   for (const key of Object.keys(FILES) as FileKey[]) {
-    const isKey = key.endsWith('Key') || key.startsWith('rpPfx');
+    const isKey = key.endsWith('Key') || key.endsWith('Pfx') || key.startsWith('rpPfx');
     await writeFile(path.join(dir, FILES[key]), contents[key], { mode: isKey ? 0o600 : 0o644 });
   }
   const manifest: Manifest = {

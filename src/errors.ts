@@ -27,6 +27,11 @@ const UNAVAILABLE: Localized = {
   en: 'The sign-in service is not responding right now. Please try again in a moment.',
 };
 
+const REGISTRY: Localized = {
+  sv: 'Uppgifter från folkbokföringen kan inte hämtas just nu. Försök igen om en stund.',
+  en: 'Details from the population register cannot be fetched right now. Please try again in a moment.',
+};
+
 export const ERROR_TABLE: Record<HubErrorCode, ErrorEntry> = {
   EID_USER_CANCELLED: { oidc: 'access_denied', status: 200, message: { sv: 'Inloggningen avbröts.', en: 'The sign-in was cancelled.' } },
   EID_EXPIRED: { oidc: 'login_required', status: 200, message: { sv: 'Tiden för inloggningen gick ut. Försök igen.', en: 'The sign-in timed out. Please try again.' } },
@@ -47,7 +52,9 @@ export const ERROR_TABLE: Record<HubErrorCode, ErrorEntry> = {
     message: { sv: 'Länken är ogiltig eller för gammal. Gå tillbaka till tjänsten och börja om.', en: 'The link is not valid or too old. Go back to the service and start again.' },
   },
   TRANSACTION_REPLAYED: { oidc: 'access_denied', status: 409, message: { sv: 'Inloggningen är redan slutförd.', en: 'This sign-in has already been completed.' } },
-  REGISTRY_UNAVAILABLE: { oidc: 'temporarily_unavailable', status: 503, message: UNAVAILABLE },
+  REGISTRY_UNAVAILABLE: { oidc: 'temporarily_unavailable', status: 503, message: REGISTRY },
+  REGISTRY_REJECTED: { oidc: 'temporarily_unavailable', status: 503, message: REGISTRY },
+  REGISTRY_RESPONSE_INVALID: { oidc: 'temporarily_unavailable', status: 503, message: REGISTRY },
   CONFIG_INVALID: { oidc: 'server_error', status: 500, message: { sv: 'Tjänsten är felaktigt konfigurerad.', en: 'The service is misconfigured.' } },
   STORE_UNAVAILABLE: { oidc: 'temporarily_unavailable', status: 503, message: UNAVAILABLE },
   INTERNAL: { oidc: 'server_error', status: 500, message: { sv: 'Ett internt fel uppstod. Försök igen.', en: 'An internal error occurred. Please try again.' } },

@@ -14,6 +14,17 @@ export interface PollingStartRequest {
   referringDomain?: string;
   /** Restricts who may complete the order (12 digits). */
   personalNumber?: string;
+  /**
+   * The `acr` values the relying party accepts (from `acr_values`, an essential `acr` claim, or the
+   * tenant's or client's minimum). Absent: any of the method's `acrValues`. An adapter that can start
+   * orders at several levels starts one that can only end in one of these.
+   */
+  acceptableAcr?: readonly string[];
+  /**
+   * Person attributes the client may receive, beyond the subject's number (which the hub always needs
+   * to derive `sub`). An adapter asks the e-ID service for no more than this.
+   */
+  releasableAttributes?: ReadonlyArray<'name' | 'birthdate'>;
 }
 
 export interface PollingStart {

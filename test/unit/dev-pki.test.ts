@@ -26,8 +26,8 @@ process.stdout.write(JSON.stringify({ pki, rpKey: readFileSync(pki.rpKey, 'utf8'
 }
 
 const fileKeys = (p: DevPki) =>
-  (Object.keys(p) as Array<keyof DevPki>).filter((k) => k !== 'dir' && k !== 'rpPfxPassphrase') as Array<
-    Exclude<keyof DevPki, 'dir' | 'rpPfxPassphrase'>
+  (Object.keys(p) as Array<keyof DevPki>).filter((k) => k !== 'dir' && k !== 'rpPfxPassphrase' && k !== 'pfxPassphrase') as Array<
+    Exclude<keyof DevPki, 'dir' | 'rpPfxPassphrase' | 'pfxPassphrase'>
   >;
 
 describe('ensureDevPki', () => {

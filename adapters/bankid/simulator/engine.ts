@@ -623,7 +623,7 @@ export class SimulatorEngine {
   private resolvePerson(order: Order, personalNumber: string | undefined): AppResult<TestPerson> {
     const pnr = personalNumber ?? order.requirement?.personalNumber ?? order.phonePersonalNumber;
     if (pnr === undefined) {
-      const fallback = this.options.persons.find((p) => p.tags.includes('default')) ?? this.options.persons[0];
+      const fallback = this.options.persons[0]; // the first person in the list is the default
       if (!fallback) return appError('invalidRequest', 400, 'personalNumber is required (no test persons loaded).');
       return { ok: true, value: fallback };
     }
