@@ -3,8 +3,12 @@
  * removing its folder and its line here.
  */
 import type { EidAdapterModule } from '../src/contracts/eid.ts';
+import type { RegistryAdapterModule } from '../src/contracts/registry.ts';
 import { bankIdModule } from './bankid/index.ts';
 
 export const adapterModules: Record<string, EidAdapterModule<any>> = {
   [bankIdModule.type]: bankIdModule,
 };
+
+/** Population registries: config `registry.type` -> module. */
+export const registryModules: Record<string, RegistryAdapterModule<any, any>> = {};

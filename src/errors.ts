@@ -55,6 +55,11 @@ export const ERROR_TABLE: Record<HubErrorCode, ErrorEntry> = {
   REGISTRY_UNAVAILABLE: { oidc: 'temporarily_unavailable', status: 503, message: REGISTRY },
   REGISTRY_REJECTED: { oidc: 'temporarily_unavailable', status: 503, message: REGISTRY },
   REGISTRY_RESPONSE_INVALID: { oidc: 'temporarily_unavailable', status: 503, message: REGISTRY },
+  REGISTRY_PERSON_DEREGISTERED: {
+    oidc: 'access_denied',
+    status: 403,
+    message: { sv: 'Inloggningen kan inte slutföras här. Kontakta kommunen om du behöver hjälp.', en: 'The sign-in cannot be completed here. Contact the municipality if you need help.' },
+  },
   CONFIG_INVALID: { oidc: 'server_error', status: 500, message: { sv: 'Tjänsten är felaktigt konfigurerad.', en: 'The service is misconfigured.' } },
   STORE_UNAVAILABLE: { oidc: 'temporarily_unavailable', status: 503, message: UNAVAILABLE },
   INTERNAL: { oidc: 'server_error', status: 500, message: { sv: 'Ett internt fel uppstod. Försök igen.', en: 'An internal error occurred. Please try again.' } },

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type Provider from 'oidc-provider';
-import { adapterModules } from '../adapters/index.ts';
+import { adapterModules, registryModules } from '../adapters/index.ts';
 import { loadClients } from './config/load.ts';
 import type { HubConfig } from './config/types.ts';
 import type { EidAdapter } from './contracts/eid.ts';
@@ -20,6 +20,8 @@ import { tenantCss } from './login/html.ts';
 import { errorPage } from './login/pages.ts';
 import { LoginRoutes } from './login/routes.ts';
 import { createLogger, type Logger } from './log.ts';
+import { createAudit, type Audit } from './ops/audit.ts';
+import { Registry } from './registry/registry.ts';
 import { Accounts } from './provider/accounts.ts';
 import { ClientRegistry } from './provider/clients.ts';
 import { createProvider } from './provider/provider.ts';
@@ -36,6 +38,8 @@ export interface HubOptions {
   now?: () => number;
   /** Watch the clients directory and reload on change (default true). */
   watchClients?: boolean;
+  /** Audit sink; default from config (`audit`). */
+  audit?: Audit;
 }
 
 export interface Hub {
@@ -43,6 +47,9 @@ export interface Hub {
   provider: Provider;
   store: Store;
   log: Logger;
+  audit: Audit;
+  /** Registry enrichment, when a registry is configured (its stats count registry calls). */
+  registry: Registry | undefined;
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   listen(port?: number, host?: string): Promise<{ server: Server; url: string }>;
   close(): Promise<void>;
@@ -93,6 +100,9 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
     methods.set(m.id, await module.create(m.id, checked.config, { baseDir: config.configDir, now, log }));
   }
 
+  const { registry, closeRegistry } = await createRegistry(config, { now, log });
+  const audit = options.audit ?? createAudit(config.audit);
+
   const accounts = new Accounts(
     store,
     secrets.subjectSecret,
@@ -100,7 +110,7 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
     config.evidence.retentionDays,
   );
   const acrValues = [...new Set([...methods.values()].flatMap((m) => m.acrValues))];
-  const provider = createProvider({ config, secrets, store, clients, tenants, accounts, log, acrValues });
+  const provider = createProvider({ config, secrets, store, clients, tenants, accounts, log, audit, ...(registry ? { registry } : {}), acrValues });
   const proxies = new TrustedProxies(config.trustedProxies);
   const login = new LoginRoutes({ config, provider, store, clients, tenants, accounts, methods, log, proxies, csrfSecret: secrets.cookieKeys[0]!, now });
   const providerCallback = provider.callback();
@@ -154,6 +164,7 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
       if (path.startsWith('/assets/') && req.method === 'GET' && (await assets(res, path))) return;
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (config.mode === 'dev' && path === '/dev/test-persons' && req.method === 'GET') return sendJson(res, 200, await devTestPersons());
       if (path === '/favicon.ico') {
         res.writeHead(204, { 'cache-control': 'public, max-age=86400' });
         res.end();
@@ -201,6 +212,8 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
     provider,
     store,
     log,
+    audit,
+    registry,
     handle,
     async listen(port = config.port, host = config.host) {
       server = createServer((req, res) => void handle(req, res));
@@ -220,7 +233,45 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
       for (const m of methods.values()) await m.close().catch(() => undefined);
+      await closeRegistry();
+      await audit.close();
       await store.close();
     },
   };
+}
+
+/** Builds the registry adapter and its enrichment from `registry` in hub.yaml and the tenants' own blocks. */
+async function createRegistry(
+  config: HubConfig,
+  deps: { now: () => number; log: Logger },
+): Promise<{ registry: Registry | undefined; closeRegistry: () => Promise<void> }> {
+  const r = config.registry;
+  if (!r) return { registry: undefined, closeRegistry: async () => undefined };
+  const module = registryModules[r.type];
+  if (!module) throw new HubError('CONFIG_INVALID', { detail: `registry: unknown type ${r.type}` });
+  const checked = module.validate(r.config);
+  if (!checked.ok) throw new HubError('CONFIG_INVALID', { detail: checked.problems.map(([p, m]) => `registry.config.${p}: ${m}`).join('; ') });
+  const tenantConfigs: Record<string, unknown> = {};
+  for (const t of config.tenants) {
+    if (!t.registry) continue;
+    const v = module.validateTenant(t.registry);
+    if (!v.ok) throw new HubError('CONFIG_INVALID', { detail: v.problems.map(([p, m]) => `tenants.${t.id}.registry.${p}: ${m}`).join('; ') });
+    tenantConfigs[t.id] = v.config;
+  }
+  const adapter = await module.create(r.type, checked.config, tenantConfigs, { baseDir: config.configDir, now: deps.now, log: deps.log });
+  const registry = new Registry(
+    adapter,
+    { cacheTtlSeconds: r.cache.ttlSeconds, cacheMaxEntries: r.cache.maxEntries, policy: r.policy },
+    Object.keys(tenantConfigs),
+    deps.now,
+  );
+  return { registry, closeRegistry: () => adapter.close().catch(() => undefined) };
+}
+
+const TEST_PERSONS_FILE = join(import.meta.dirname, '..', 'fixtures', 'test-persons.json');
+
+/** Dev mode: the test persons every simulator knows, with what each one is good for testing. */
+async function devTestPersons(): Promise<Array<{ personalNumber: string; name: string; tags: string[] }>> {
+  const list = JSON.parse(await readFile(TEST_PERSONS_FILE, 'utf8')) as Array<{ personalNumber: string; name: string; tags?: string[] }>;
+  return list.map((p) => ({ personalNumber: p.personalNumber, name: p.name, tags: p.tags ?? [] }));
 }

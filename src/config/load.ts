@@ -79,6 +79,16 @@ export interface LoadConfigOptions {
    * is a problem. When omitted, method configs are not validated (only for tools that start no adapter).
    */
   adapterModules?: Record<string, AdapterConfigValidator>;
+  /**
+   * Registry type -> module; validates `registry.config` in hub.yaml and each tenant's `registry` block.
+   * When omitted, registry blocks are not validated.
+   */
+  registryModules?: Record<string, RegistryConfigValidator>;
+}
+
+/** What the loader needs of a registry adapter module (`RegistryAdapterModule` fits). */
+export interface RegistryConfigValidator extends AdapterConfigValidator {
+  validateTenant(config: unknown): { ok: true; config: unknown } | { ok: false; problems: Array<[string, string]> };
 }
 
 export async function loadConfig(options: LoadConfigOptions): Promise<HubConfig> {
@@ -99,6 +109,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<HubConfig>
 
   const methodIds = knownMethodIds(hub, rawHub);
   const methods = rawHub ? validateMethods(rawHub, hubFile, options.adapterModules, problems) : [];
+  const registry = rawHub ? validateRegistry(rawHub, hubFile, options.registryModules, problems) : undefined;
   if (hub) await checkHub(hub, hubFile, configDir, problems);
 
   // Tenants
@@ -117,7 +128,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<HubConfig>
     const rawId = typeof doc.value['id'] === 'string' ? doc.value['id'] : fileId(file);
     tenantIds.add(rawId);
     const parsed = parseFile(tenantFileSchema, doc.value, file, problems);
-    if (parsed) tenants.push(await resolveTenant(parsed, file, configDir, methodIds, problems));
+    if (parsed) tenants.push(await resolveTenant(parsed, file, configDir, methodIds, problems, registry));
   }
   if (tenantFiles && tenantFiles.length === 0) {
     problems.add(tenantsDir, '', 'no tenant files: add tenants/<id>.yaml');
@@ -157,6 +168,10 @@ export async function loadConfig(options: LoadConfigOptions): Promise<HubConfig>
     sso: hub.sso,
     sectors: hub.sectors,
     methods,
+    ...(registry && hub.registry
+      ? { registry: { type: hub.registry.type, config: registry.config, cache: hub.registry.cache, policy: hub.registry.policy } }
+      : {}),
+    audit: auditOf(hub, configDir),
     logging: hub.logging,
     dev: { forward: hub.dev.forward },
     tenants,
@@ -583,6 +598,49 @@ function validateMethods(
   return out;
 }
 
+/** The registry block's adapter config, validated by its module, with `*File` paths resolved. */
+function validateRegistry(
+  rawHub: Raw,
+  hubFile: string,
+  modules: Record<string, RegistryConfigValidator> | undefined,
+  problems: Problems,
+): { type: string; config: Record<string, unknown>; module?: RegistryConfigValidator } | undefined {
+  const block = rawHub['registry'];
+  if (!isPlainObject(block)) return undefined; // absent, or the schema reports the type
+  const { type } = block;
+  const config = block['config'] === undefined ? {} : block['config'];
+  if (typeof type !== 'string' || type === '' || !isPlainObject(config)) return undefined;
+  const resolved = resolveFilePaths(config, path.dirname(hubFile)) as Record<string, unknown>;
+  if (!modules) return { type, config: resolved };
+  const module = Object.hasOwn(modules, type) ? modules[type] : undefined;
+  if (!module) {
+    const known = Object.keys(modules).sort().join(', ') || 'none';
+    problems.add(hubFile, 'registry.type', `unknown registry type "${type}" (known: ${known})`);
+    return { type, config: resolved };
+  }
+  reportVerdict(() => module.validate(resolved), hubFile, 'registry.config', problems);
+  return { type, config: resolved, module };
+}
+
+function reportVerdict(validate: () => ReturnType<AdapterConfigValidator['validate']>, file: string, base: string, problems: Problems): void {
+  let verdict: ReturnType<AdapterConfigValidator['validate']>;
+  try {
+    verdict = validate();
+  } catch (err) {
+    verdict = { ok: false, problems: [['', `validation failed: ${(err as Error).message}`]] };
+  }
+  if (!verdict.ok) {
+    for (const [at, message] of verdict.problems) problems.add(file, at ? `${base}.${at}` : base, message);
+  }
+}
+
+function auditOf(hub: HubFile, configDir: string): HubConfig['audit'] {
+  const to = hub.audit.to ?? (hub.audit.file ? 'file' : hub.mode === 'dev' ? 'file' : 'stderr');
+  if (to !== 'file') return { to };
+  const file = hub.audit.file ? path.resolve(configDir, hub.audit.file) : path.join(path.resolve(path.dirname(configDir), hub.stateDir), 'audit.jsonl');
+  return { to, file };
+}
+
 /** String values of keys ending in `File` become absolute paths (relative ones against `baseDir`). */
 function resolveFilePaths(value: unknown, baseDir: string): unknown {
   if (Array.isArray(value)) return value.map((v) => resolveFilePaths(v, baseDir));
@@ -692,6 +750,7 @@ async function resolveTenant(
   configDir: string,
   methodIds: Set<string> | undefined,
   problems: Problems,
+  registry: { type: string; module?: RegistryConfigValidator } | undefined,
 ): Promise<TenantConfig> {
   const id = tenant.id ?? fileId(file);
   const { branding } = tenant;
@@ -732,6 +791,13 @@ async function resolveTenant(
     });
   }
 
+  let tenantRegistry: Record<string, unknown> | undefined;
+  if (tenant.registry) {
+    tenantRegistry = resolveFilePaths(tenant.registry, configDir) as Record<string, unknown>;
+    if (!registry) problems.add(file, 'registry', 'hub.yaml configures no registry');
+    else if (registry.module) reportVerdict(() => registry.module!.validateTenant(tenantRegistry), file, 'registry', problems);
+  }
+
   return {
     id,
     kommunkod: tenant.kommunkod,
@@ -743,6 +809,7 @@ async function resolveTenant(
       accentColor: branding.accentColor,
     },
     methods,
+    ...(tenantRegistry ? { registry: tenantRegistry } : {}),
     file,
   };
 }

@@ -133,6 +133,33 @@ export const methodSchema = z.strictObject({
   config: z.record(z.string(), z.unknown()).default({}),
 });
 
+const deregisteredAction = () =>
+  z.enum(['omit', 'release', 'deny'], { error: 'must be "omit", "release" or "deny"' }).default('omit');
+
+export const registrySchema = z.strictObject({
+  /** Adapter type; `adapters/index.ts` knows the registry types (e.g. `navet`). */
+  type: nonEmpty(),
+  /** The adapter's own block (like a method's `config`). */
+  config: z.record(z.string(), z.unknown()).default({}),
+  cache: z
+    .strictObject({
+      /** How long a looked-up person is kept (seconds). Short: the registry is the truth. */
+      ttlSeconds: int(1, 86_400).default(300),
+      maxEntries: int(1).default(10_000),
+    })
+    .prefault({}),
+  policy: z
+    .strictObject({
+      /** Sekretessmarkering: "withhold" releases nothing from the registry about the person. */
+      confidentialityMarking: z.enum(['withhold', 'release'], { error: 'must be "withhold" or "release"' }).default('withhold'),
+      /** A deceased person: "omit" registry claims, "release" them, or "deny" the sign-in. */
+      deceased: deregisteredAction(),
+      /** An emigrated person: as for deceased. */
+      emigrated: deregisteredAction(),
+    })
+    .prefault({}),
+});
+
 export const hubFileSchema = z.strictObject({
   /** `dev` (simulators, generated secrets, loopback) or `production`. dev is refused when NODE_ENV=production. */
   mode: z.enum(['dev', 'production'], { error: 'must be "dev" or "production"' }),
@@ -160,6 +187,17 @@ export const hubFileSchema = z.strictObject({
   /** Pairwise sectors: sector name -> the client ids that share pairwise `sub` values. */
   sectors: z.record(slug(), z.array(clientIdSchema).min(1)).default({}),
   methods: z.array(methodSchema).min(1, 'configure at least one sign-in method'),
+  /** The population registry (Navet, KIR) that enriches a signed-in person; absent: no registry claims. */
+  registry: registrySchema.optional(),
+  /** Where audit records go (their own sink, JSON lines). */
+  audit: z
+    .strictObject({
+      /** Default: a file in stateDir in dev, stderr in production (application logs go to stdout). */
+      to: z.enum(['stdout', 'stderr', 'file', 'off'], { error: 'must be "stdout", "stderr", "file" or "off"' }).optional(),
+      /** With `to: file`: the file, relative to the config dir. */
+      file: nonEmpty().optional(),
+    })
+    .prefault({}),
   logging: z
     .strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -206,6 +244,8 @@ export const tenantFileSchema = z.strictObject({
   }),
   /** Method ids offered, in the order shown; defaults to every method of hub.yaml. */
   methods: z.array(methodId()).min(1).optional(),
+  /** This municipality's own registry credentials; validated by the registry adapter. Default: hub.yaml's. */
+  registry: z.record(z.string(), z.unknown()).optional(),
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -47,7 +47,10 @@ export interface HubConfig {
   sectors: Record<string, string[]>;
   /** Sign-in methods; `config` is the adapter's own block, validated by the adapter module. */
   methods: MethodConfig[];
-  /** Default acr for sign-ins when a method does not say. */
+  /** The population registry; absent when none is configured. */
+  registry?: RegistryConfig;
+  /** Audit sink; `file` is absolute when `to` is `file`. */
+  audit: { to: 'stdout' | 'stderr' | 'file' | 'off'; file?: string };
   logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   dev: {
     /** Dev-only reverse proxy: hub path prefix -> target base URL (e.g. the simulated BankID app). */
@@ -64,6 +67,18 @@ export interface MethodConfig {
   type: string;
   /** Adapter config as written (after ${ENV} expansion); validated by the adapter module. */
   config: Record<string, unknown>;
+}
+
+export interface RegistryConfig {
+  type: string;
+  /** Adapter config as written (after ${ENV} expansion, `*File` paths resolved); validated by the module. */
+  config: Record<string, unknown>;
+  cache: { ttlSeconds: number; maxEntries: number };
+  policy: {
+    confidentialityMarking: 'withhold' | 'release';
+    deceased: 'omit' | 'release' | 'deny';
+    emigrated: 'omit' | 'release' | 'deny';
+  };
 }
 
 export interface TenantConfig {
@@ -83,6 +98,8 @@ export interface TenantConfig {
   };
   /** Method ids offered, in the order shown. */
   methods: string[];
+  /** The tenant's own registry block (credentials), `*File` paths resolved; validated by the registry module. */
+  registry?: Record<string, unknown>;
   /** Source file, for messages. */
   file: string;
 }

@@ -1,4 +1,5 @@
 /** The Swedish OIDC profile's scopes and claims, and where each claim goes. */
+import { REGISTRY_CLAIM_SCOPES } from '../registry/claims.ts';
 
 export const SCOPE_NATURAL_PERSON_NUMBER = 'https://id.oidc.se/scope/naturalPersonNumber';
 export const SCOPE_NATURAL_PERSON_INFO = 'https://id.oidc.se/scope/naturalPersonInfo';
@@ -16,9 +17,18 @@ export const CLAIMS_CONFIG: Record<string, string[] | null> = {
   profile: NAME_CLAIMS,
   [SCOPE_NATURAL_PERSON_INFO]: NAME_CLAIMS,
   [SCOPE_NATURAL_PERSON_NUMBER]: [CLAIM_PERSONAL_IDENTITY_NUMBER, CLAIM_COORDINATION_NUMBER],
+  // Population-registry claims (src/registry/claims.ts): UserInfo by scope, either destination by `claims`.
+  ...Object.fromEntries(Object.entries(REGISTRY_CLAIM_SCOPES).map(([claim, scope]) => [scope, [claim]])),
 };
 
-export const SCOPES = ['openid', 'offline_access', 'profile', SCOPE_NATURAL_PERSON_INFO, SCOPE_NATURAL_PERSON_NUMBER];
+export const SCOPES = [
+  'openid',
+  'offline_access',
+  'profile',
+  SCOPE_NATURAL_PERSON_INFO,
+  SCOPE_NATURAL_PERSON_NUMBER,
+  ...Object.values(REGISTRY_CLAIM_SCOPES),
+];
 
 export type ClaimsRequest = { id_token?: Record<string, unknown> | null; userinfo?: Record<string, unknown> | null };
 

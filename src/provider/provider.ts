@@ -2,15 +2,18 @@
  * oidc-provider wiring: clients from files, keys and cookie secrets from config, the Store behind every
  * model, the Swedish OIDC profile's claims, and the hub's own pages in place of the library's.
  */
-import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { Agent } from 'undici';
-import type { HubConfig } from '../config/types.ts';
+import type { ClientConfig, HubConfig } from '../config/types.ts';
 import type { ModelStore, Store } from '../contracts/store.ts';
 import { pickLang } from '../login/i18n.ts';
 import { errorPage, formPostPage, logoutPage, logoutSuccessPage } from '../login/pages.ts';
 import type { Logger } from '../log.ts';
+import type { Audit } from '../ops/audit.ts';
+import { registryClaimsRequested, registryClaimsWanted, type RegistryClaim } from '../registry/claims.ts';
+import type { Registry } from '../registry/registry.ts';
 import type { TenantRegistry } from '../tenants/registry.ts';
-import { Accounts } from './accounts.ts';
+import { Accounts, type AccountRecord } from './accounts.ts';
 import { CLAIMS_CONFIG, PARAM_AUTHN_PROVIDER, SCOPES, SCOPE_NATURAL_PERSON_NUMBER, claimsFor, type ClaimsRequest } from './claims.ts';
 import { sectorOf, type ClientRegistry } from './clients.ts';
 import { providerJwks, type HubSecrets } from './secrets.ts';
@@ -23,8 +26,98 @@ export interface ProviderDeps {
   tenants: TenantRegistry;
   accounts: Accounts;
   log: Logger;
+  audit: Audit;
+  /** Population-registry enrichment; absent when no registry is configured. */
+  registry?: Registry;
   /** Every acr value an offered method can produce. */
   acrValues: string[];
+}
+
+/**
+ * The tenant whose registry credentials a client's lookups use: the client's own municipality; a client
+ * shared by several municipalities uses the region's (hub.yaml) credentials.
+ */
+function registryTenantOf(client: ClientConfig): string | undefined {
+  return client.tenant === '*' ? undefined : client.tenant;
+}
+
+/**
+ * Registry claims for one token or UserInfo answer. When the registry cannot answer they are left out
+ * (the sign-in itself does not depend on the registry); an essential request was already refused in the
+ * authorization step.
+ */
+async function registryClaimsFor(
+  deps: ProviderDeps,
+  client: ClientConfig,
+  account: AccountRecord,
+  wanted: ReadonlySet<RegistryClaim>,
+): Promise<Record<string, unknown>> {
+  const registry = deps.registry!;
+  try {
+    const released = await registry.release(account.subject, wanted, { tenant: registryTenantOf(client) });
+    return released.deregistration?.action === 'deny' ? {} : { ...released.claims };
+  } catch (err) {
+    deps.log.warn({ err, client: client.client_id, registry: registry.adapterId }, 'population registry unavailable: registry claims left out');
+    return {};
+  }
+}
+
+/**
+ * Runs once the person is signed in and before the code is issued (also for single sign-on without a
+ * login page): looks the person up when the request asks for registry claims, so that an essential
+ * registry claim the registry cannot provide fails the request clearly, the policy for deregistered
+ * persons is applied and audited, and the lookup is cached for the token and UserInfo answers.
+ */
+function registryPrompt(deps: ProviderDeps) {
+  const { Check, Prompt } = interactionPolicy;
+  const registry = deps.registry!;
+  const policy = deps.config.registry!.policy;
+  const denies = policy.deceased === 'deny' || policy.emigrated === 'deny';
+  return new Prompt(
+    { name: 'registry', requestable: false },
+    new Check('registry_lookup', 'population registry lookup', async (ctx) => {
+      const { session, client: providerClient, params } = ctx.oidc;
+      const client = providerClient ? deps.clients.get(providerClient.clientId) : undefined;
+      if (!session?.accountId || !client) return Check.NO_NEED_TO_PROMPT;
+      const scopes = new Set(String(params?.scope ?? '').split(' '));
+      const claimsParameter = (ctx.oidc as unknown as { claims?: ClaimsRequest }).claims;
+      const { wanted, essential } = registryClaimsRequested(scopes, claimsParameter, client.allowed_scopes);
+      if (!wanted.size && !denies) return Check.NO_NEED_TO_PROMPT;
+      const account = await deps.accounts.find(session.accountId);
+      if (!account) return Check.NO_NEED_TO_PROMPT;
+      const redirectUri = typeof params?.redirect_uri === 'string' ? params.redirect_uri : undefined;
+      const tenant = deps.tenants.forClient(client, redirectUri)?.id;
+      let released;
+      try {
+        released = await registry.release(account.subject, wanted, { tenant: registryTenantOf(client) });
+      } catch (err) {
+        deps.log.warn({ err, client: client.client_id, tenant, registry: registry.adapterId, essential: [...essential] }, 'population registry unavailable');
+        if (essential.size) {
+          throw new errors.TemporarilyUnavailable(
+            `the population registry cannot be reached, so the essential claim${essential.size > 1 ? 's' : ''} ${[...essential].join(', ')} cannot be provided; try again later`,
+          );
+        }
+        return Check.NO_NEED_TO_PROMPT;
+      }
+      if (released.outcome === 'deregistered' && released.deregistration) {
+        const { reason, action } = released.deregistration;
+        deps.audit.record({
+          event: 'registry.deregistered',
+          tenant,
+          client: client.client_id,
+          reason,
+          action,
+          subjectType: account.subjectType,
+          subject: account.subject,
+          method: account.method,
+        });
+        if (action === 'deny') {
+          throw new errors.AccessDenied('the person is deregistered in the population registry and may not sign in to this service');
+        }
+      }
+      return Check.NO_NEED_TO_PROMPT;
+    }),
+  );
 }
 
 /** The full `claims` request of the flow a token belongs to (authorization, code, refresh or access token). */
@@ -75,6 +168,7 @@ export function sessionTenantKey(accountId: string, loginTs: number): string {
 function loginPolicy(deps: ProviderDeps) {
   const { Check, base } = interactionPolicy;
   const policy = base();
+  if (deps.registry) policy.add(registryPrompt(deps));
   if (deps.config.sso.acrossTenants) return policy;
   policy.get('login')!.checks.add(
     new Check('tenant_boundary', 'the session was made for another municipality', async (ctx) => {
@@ -129,7 +223,14 @@ export function createProvider(deps: ProviderDeps): Provider {
           const client = clients.get(ctx.oidc.client?.clientId ?? '');
           const allowNumber = !!client?.allowed_scopes.includes(SCOPE_NATURAL_PERSON_NUMBER);
           const scopes = new Set(String(scope ?? '').split(' '));
-          const released = claimsFor(use === 'id_token' ? 'id_token' : 'userinfo', scopes, claimsRequestOf(ctx), Accounts.personClaims(account), allowNumber);
+          const destination = use === 'id_token' ? 'id_token' : 'userinfo';
+          const claimsRequest = claimsRequestOf(ctx);
+          const released: Record<string, unknown> = claimsFor(destination, scopes, claimsRequest, Accounts.personClaims(account), allowNumber);
+          if (deps.registry && client) {
+            // Registry claims are fetched only when this client may receive them and this answer carries them.
+            const wanted = registryClaimsWanted(destination, scopes, claimsRequest, client.allowed_scopes);
+            if (wanted.size) Object.assign(released, await registryClaimsFor(deps, client, account, wanted));
+          }
           return { sub, ...released };
         },
       };
