@@ -5,10 +5,13 @@
 import type { EidAdapterModule } from '../src/contracts/eid.ts';
 import type { RegistryAdapterModule } from '../src/contracts/registry.ts';
 import { bankIdModule } from './bankid/index.ts';
+import { navetModule } from './navet/index.ts';
 
 export const adapterModules: Record<string, EidAdapterModule<any>> = {
   [bankIdModule.type]: bankIdModule,
 };
 
 /** Population registries: config `registry.type` -> module. */
-export const registryModules: Record<string, RegistryAdapterModule<any, any>> = {};
+export const registryModules: Record<string, RegistryAdapterModule<any, any>> = {
+  [navetModule.type]: navetModule,
+};

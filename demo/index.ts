@@ -9,7 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { importJWK, type JWK } from 'jose';
 import * as client from 'openid-client';
 import { parse } from 'yaml';
-import { createDemoRp, type DemoRp } from './rp.ts';
+import { DEMO_SCOPE, REGISTRY_SCOPES, createDemoRp, type DemoRp } from './rp.ts';
 
 export type { Handler } from './rp.ts';
 export { createDemoRp, verifyLogoutToken } from './rp.ts';
@@ -103,6 +103,7 @@ export function mountDemoRps(options: MountDemoRpsOptions): DemoRp[] {
       clientMetadata: { userinfo_signed_response_alg: 'RS256' },
       title: 'Värmlands e-tjänster – Mina ärenden',
       titleEn: 'Regional e-services: my cases (demo)',
+      scope: `${DEMO_SCOPE} ${REGISTRY_SCOPES}`,
       tenants,
     }),
     createDemoRp({
@@ -116,6 +117,8 @@ export function mountDemoRps(options: MountDemoRpsOptions): DemoRp[] {
         return client.PrivateKeyJwt({ key, kid: jwk.kid });
       },
       clientMetadata: { userinfo_signed_response_alg: 'RS256' },
+      // A school system shows a guardian their children.
+      scope: `${DEMO_SCOPE} urn:idnav:scope:guardianship`,
       title: 'Kils skolsystem (demo)',
       titleEn: 'School system of Kil municipality (demo)',
     }),

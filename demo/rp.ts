@@ -24,6 +24,10 @@ const SESSION_TTL_MS = 8 * 3600_000;
 const CLAIM_PNR = 'https://id.oidc.se/claim/personalIdentityNumber';
 const CLAIM_COORDINATION = 'https://id.oidc.se/claim/coordinationNumber';
 const CLAIM_AUTHN_PROVIDER = 'https://id.oidc.se/claim/authnProvider';
+const CLAIM_MUNICIPALITY = 'urn:idnav:claim:municipality';
+const CLAIM_CHILDREN = 'urn:idnav:claim:children';
+/** The registry's scopes: address, municipality of registration, guardianship (the person's children). */
+export const REGISTRY_SCOPES = 'address urn:idnav:scope:municipality urn:idnav:scope:guardianship';
 /** Asymmetric algorithms only: a logout token MACed with a shared secret would prove nothing here. */
 const LOGOUT_TOKEN_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
@@ -172,6 +176,8 @@ export interface DemoRpOptions {
    * `<prefix>/backchannel-logout`, serves them all. Without it the pages are at `<prefix>/`.
    */
   tenants?: Readonly<Record<string, string>>;
+  /** Scopes to ask for (default {@link DEMO_SCOPE}). */
+  scope?: string;
   /** Milliseconds since the epoch (default Date.now). */
   now?: () => number;
 }
@@ -311,6 +317,9 @@ const CLAIM_LABELS: Record<string, string> = {
   [CLAIM_PNR]: 'Personnummer',
   [CLAIM_COORDINATION]: 'Samordningsnummer',
   [CLAIM_AUTHN_PROVIDER]: 'Legitimeringstjänst',
+  address: 'Folkbokföringsadress',
+  [CLAIM_MUNICIPALITY]: 'Folkbokförd i kommun',
+  [CLAIM_CHILDREN]: 'Barn (vårdnad)',
   sid: 'Session',
   iss: 'Utfärdare',
   aud: 'Mottagare',
@@ -332,6 +341,41 @@ function formatValue(name: string, value: unknown): string {
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(', ');
   if (typeof value === 'string') return value;
   return JSON.stringify(value);
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+function municipalityText(m: unknown): string {
+  if (!isObj(m)) return '';
+  return [text(m.name), text(m.code) ? `(${text(m.code)})` : ''].filter(Boolean).join(' ');
+}
+
+/** What the population registry added, as a municipal e-service would show it. */
+function registrySection(userinfo: Obj): string {
+  const address = userinfo.address;
+  const municipality = userinfo[CLAIM_MUNICIPALITY];
+  const children = userinfo[CLAIM_CHILDREN];
+  if (address === undefined && municipality === undefined && children === undefined) {
+    return '<p class="muted">Inga uppgifter från folkbokföringen. <span lang="en">No details from the population register.</span></p>';
+  }
+  const rows: string[] = [];
+  if (isObj(address)) rows.push(`<dt>Adress</dt><dd class="address">${escapeHtml(text(address.formatted)).replace(/\n/g, '<br>')}</dd>`);
+  if (municipality !== undefined) rows.push(`<dt>Folkbokförd i</dt><dd class="municipality">${escapeHtml(municipalityText(municipality))}</dd>`);
+  let childList = '';
+  if (Array.isArray(children)) {
+    const items = children.filter(isObj).map((c) => {
+      const number = text(c.personal_identity_number) || text(c.coordination_number);
+      return `<li class="child"><span class="child-name">${escapeHtml(text(c.name))}</span>, född ${escapeHtml(text(c.birthdate))}${number ? `, <code>${escapeHtml(number)}</code>` : ''}${isObj(c.municipality) ? `, folkbokförd i ${escapeHtml(municipalityText(c.municipality))}` : ''}</li>`;
+    });
+    childList = `<h3>Barn i din vårdnad <span class="muted" lang="en">(children in your custody)</span></h3>${items.length ? `<ul class="children">${items.join('')}</ul>` : '<p class="children-none">Inga.</p>'}`;
+  }
+  return `<section class="registry" aria-labelledby="registry-heading">
+<h3 id="registry-heading">Från folkbokföringen <span class="muted" lang="en">(from the population register)</span></h3>
+${rows.length ? `<dl>${rows.join('')}</dl>` : ''}
+${childList}
+</section>`;
 }
 
 function claimsTable(claims: Record<string, unknown>, caption: string): string {
@@ -520,6 +564,7 @@ ${detail ? `<p><code>${escapeHtml(detail)}</code></p>` : ''}
 <h2>Du är inloggad${who ? ` som ${escapeHtml(who)}` : ''}</h2>
 <p class="muted" lang="en">You are signed in. These are the claims this service received.</p>
 <p>Session (<code>sid</code>): <code>${s.sid ? escapeHtml(s.sid) : '–'}</code></p>
+${registrySection(s.userinfo)}
 ${claimsTable(s.idTokenClaims, 'ID-token')}
 ${claimsTable(s.userinfo, 'UserInfo (signerat svar)')}
 <form method="post" action="${escapeHtml(`${base}/logout`)}"><button type="submit">Logga ut</button></form>
@@ -571,7 +616,7 @@ ${items}
     const nonce = client.randomNonce();
     const params: Record<string, string> = {
       redirect_uri: `${issuer}${base}/callback`,
-      scope: DEMO_SCOPE,
+      scope: options.scope ?? DEMO_SCOPE,
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,

@@ -449,7 +449,7 @@ async function generateInto(dir: string): Promise<void> {
   const [navetServer, navetClient, navetTenant, frejaServer, frejaClient, frejaSigning, frejaSigningNext] = await Promise.all([
     makeLeaf(navetServerCa, org('Skatteverket', 'www2.test.skatteverket.se'), 'server', now),
     makeLeaf(navetClientCa, org('Region Värmland', 'Region Värmland Navet'), 'client', now),
-    makeLeaf(navetClientCa, org('Karlstads kommun', 'Karlstads kommun Navet'), 'client', now),
+    makeLeaf(navetClientCa, org('Kils kommun', 'Kils kommun Navet'), 'client', now),
     makeLeaf(frejaServerCa, org('Verisec AB', 'services.test.frejaeid.com'), 'server', now),
     makeLeaf(frejaClientCa, org('Region Värmland', 'idnav Freja RP'), 'client', now),
     makeLeaf(frejaSigningCa, org('Verisec AB', 'Freja eID Test Signing 1'), 'signing', now),

@@ -6,11 +6,13 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { startBankIdSimulator, type BankIdSimulator, type BankIdSimulatorOptions } from '../adapters/bankid/simulator/server.ts';
+import { startNavetSimulator, type NavetSimulator } from '../adapters/navet/simulator/server.ts';
 import { ensureDevPki, type DevPki } from './pki.ts';
 
 export interface Simulators {
   pki: DevPki;
   bankid: BankIdSimulator;
+  navet: NavetSimulator;
   /** Environment variables that point config/hub.yaml at these simulators. */
   env: Record<string, string>;
   close(): Promise<void>;
@@ -24,11 +26,15 @@ export async function startSimulators(options: { pkiDir?: string; bankid?: Parti
     clientCa: await readFile(pki.rpCa, 'utf8'),
     ...options.bankid,
   });
+  const navet = await startNavetSimulator({ pki });
   return {
     pki,
     bankid,
-    env: { IDNAV_DEV_PKI: pki.dir, IDNAV_BANKID_URL: bankid.rpUrl, IDNAV_BANKID_APP_URL: bankid.appUrl },
-    close: () => bankid.close(),
+    navet,
+    env: { IDNAV_DEV_PKI: pki.dir, IDNAV_BANKID_URL: bankid.rpUrl, IDNAV_BANKID_APP_URL: bankid.appUrl, IDNAV_NAVET_URL: navet.url },
+    close: async () => {
+      await Promise.all([bankid.close(), navet.close()]);
+    },
   };
 }
 
@@ -37,6 +43,7 @@ if (import.meta.main) {
   process.stdout.write(`${JSON.stringify(sims.env)}\n`);
   process.stderr.write(
     `BankID simulator: RP API ${sims.bankid.rpUrl} (mutual TLS), simulated app ${sims.bankid.appUrl}\n` +
+      `Navet simulator: ${sims.navet.url} (mutual TLS)\n` +
       `Start hub processes with:\n  ${Object.entries(sims.env).map(([k, v]) => `${k}=${v}`).join(' ')} npm run start:hub\n`,
   );
   const stop = () => void sims.close().then(() => process.exit(0));

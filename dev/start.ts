@@ -29,5 +29,7 @@ idnav is running (dev mode)
   Kil's school system (demo)   ${issuer}/demo/kil-skola/
   Simulated BankID app         ${issuer}/dev/bankid-app/
   BankID simulator (RP API)    ${process.env.IDNAV_BANKID_URL}
+  Navet simulator              ${process.env.IDNAV_NAVET_URL}
+  Test persons (JSON)          ${issuer}/dev/test-persons
 `);
 void hub;

@@ -3,7 +3,7 @@
  * Config directory: IDNAV_CONFIG or ./config.
  */
 import { resolve } from 'node:path';
-import { adapterModules } from '../adapters/index.ts';
+import { adapterModules, registryModules } from '../adapters/index.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { HubError } from './errors.ts';
 import { createHub, type HubOptions } from './hub.ts';
@@ -12,7 +12,7 @@ export async function startHub(options: HubOptions & { configDir?: string } = {}
   const configDir = resolve(options.configDir ?? process.env.IDNAV_CONFIG ?? 'config');
   let config;
   try {
-    config = await loadConfig({ configDir, adapterModules });
+    config = await loadConfig({ configDir, adapterModules, registryModules });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`idnav: the configuration in ${configDir} has errors:\n${err.format()}\n`);

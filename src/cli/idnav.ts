@@ -82,12 +82,12 @@ async function secretGenerate(args: string[], io: CliIo): Promise<number> {
 async function configCheck(args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, { config: { type: 'string', short: 'c' } });
   const configDir = path.resolve(io.cwd, values.config ?? io.env['IDNAV_CONFIG'] ?? 'config');
-  const [{ ConfigError, loadConfig }, { adapterModules }] = await Promise.all([
+  const [{ ConfigError, loadConfig }, { adapterModules, registryModules }] = await Promise.all([
     import('../config/load.ts'),
     import('../../adapters/index.ts'),
   ]);
   try {
-    const config = await loadConfig({ configDir, env: io.env, adapterModules });
+    const config = await loadConfig({ configDir, env: io.env, adapterModules, registryModules });
     if (config.signingKeysFile) {
       const [{ readFile }, { parseSigningKeys }] = await Promise.all([import('node:fs/promises'), import('../provider/secrets.ts')]);
       try {

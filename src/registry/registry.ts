@@ -95,7 +95,7 @@ export class Registry {
     this.#ownCredentials = new Set(tenantsWithOwnCredentials);
     this.#policy = settings.policy;
     this.#now = now;
-    this.#cache = new LRUCache<string, View>({ max: settings.cacheMaxEntries, ttl: settings.cacheTtlSeconds * 1000, perf: { now } });
+    this.#cache = new LRUCache<string, View>({ max: settings.cacheMaxEntries, ttl: settings.cacheTtlSeconds * 1000, ttlResolution: 0, perf: { now } });
   }
 
   get adapterId(): string {

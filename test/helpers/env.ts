@@ -7,13 +7,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DestinationStream } from 'pino';
-import { adapterModules } from '../../adapters/index.ts';
+import { adapterModules, registryModules } from '../../adapters/index.ts';
 import type { BankIdSimulatorOptions } from '../../adapters/bankid/simulator/server.ts';
 import { startSimulators, type Simulators } from '../../dev/simulators.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { HubConfig } from '../../src/config/types.ts';
 import { createHub, type Hub } from '../../src/hub.ts';
 import { createLogger } from '../../src/log.ts';
+import { auditTo } from '../../src/ops/audit.ts';
 
 export const TEST_PKI_DIR = join(tmpdir(), 'idnav-test-pki');
 
@@ -34,6 +35,8 @@ export interface TestEnv {
   issuer: string;
   sims: Simulators;
   logs: string[];
+  /** Audit records (JSON lines) the hub wrote. */
+  audit: string[];
   close(): Promise<void>;
 }
 
@@ -69,7 +72,7 @@ export async function startTestEnv(o: TestEnvOptions = {}): Promise<TestEnv> {
     if (!process.env.REDIS_URL) throw new Error('REDIS_URL is not set');
     env.REDIS_URL = process.env.REDIS_URL;
   }
-  const loaded = await loadConfig({ configDir: resolve(o.configDir ?? 'config'), env, adapterModules });
+  const loaded = await loadConfig({ configDir: resolve(o.configDir ?? 'config'), env, adapterModules, registryModules });
   const config: HubConfig = (o.override ?? ((c) => c))({
     ...loaded,
     stateDir: o.stateDir ?? mkdtempSync(join(tmpdir(), 'idnav-state-')),
@@ -78,8 +81,10 @@ export async function startTestEnv(o: TestEnvOptions = {}): Promise<TestEnv> {
   const logs: string[] = [];
   const destination: DestinationStream = { write: (line: string) => void logs.push(line) };
   const log = createLogger({ level: 'debug', destination });
+  const audit: string[] = [];
   const hub = await createHub(config, {
     log,
+    audit: auditTo({ write: (line: string) => void audit.push(line) }),
     mounts: o.demo === false ? [] : (await import('../../demo/index.ts')).mountDemoRps({ issuer, configDir: config.configDir }),
     watchClients: o.watchClients ?? false,
   });
@@ -90,6 +95,7 @@ export async function startTestEnv(o: TestEnvOptions = {}): Promise<TestEnv> {
     issuer,
     sims,
     logs,
+    audit,
     async close() {
       await hub.close();
       if (!o.sims) await sims.close();

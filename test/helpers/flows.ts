@@ -161,3 +161,23 @@ export async function signInWithBankId(env: TestEnv, browser: Browser, req: Auth
 export async function exchange(config: oc.Configuration, callback: URL, req: AuthRequest) {
   return oc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce, idTokenExpected: true });
 }
+
+/** Signs in at a demo RP through the BankID page, scanning the QR with the simulated app. */
+export async function demoSignIn(env: TestEnv, browser: Browser, base: string, person = PERSON): Promise<void> {
+  const first = await browser.follow(`${env.issuer}${base}/login`, () => false);
+  const { url, html } = await choose(browser, { url: first.url, html: await first.res.text() });
+  if (url.pathname.startsWith('/login/')) {
+    const statusUrl = statusUrlOf(url, html);
+    const s = await browser.json<Status>(statusUrl);
+    // Through the hub's dev forward to the simulated app, as a tester's script would.
+    const scan = await fetch(`${env.issuer}/dev/bankid-app/scan`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ qr: s.qr!, personalNumber: person, action: 'approve' }),
+    });
+    assert.equal(scan.status, 200);
+    const done = await waitForStatus(browser, statusUrl);
+    assert.equal(done.status, 'complete');
+    await browser.follow(new URL(done.next!, statusUrl));
+  }
+}

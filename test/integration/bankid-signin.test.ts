@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Browser, attr } from '../helpers/browser.ts';
 import { startTestEnv, type TestEnv } from '../helpers/env.ts';
-import { PERSON, appCall, choose, authorizationRequest, exchange, openLogin, redirectUriFor, rpFor, signInWithBankId, statusUrlOf, waitForStatus, type Status } from '../helpers/flows.ts';
+import { PERSON, appCall, authorizationRequest, demoSignIn, exchange, openLogin, redirectUriFor, rpFor, signInWithBankId, statusUrlOf, waitForStatus, type Status } from '../helpers/flows.ts';
 
 interface DemoState {
   signedIn: boolean;
@@ -16,26 +16,6 @@ interface DemoState {
   idTokenClaims?: Record<string, unknown>;
   backchannelLogouts: Array<{ sid?: string; jti: string }>;
   endedByBackchannelLogout?: unknown;
-}
-
-/** Signs in at a demo RP through the BankID page, scanning the QR with the simulated app. */
-async function demoSignIn(env: TestEnv, browser: Browser, base: string, person = PERSON): Promise<void> {
-  const first = await browser.follow(`${env.issuer}${base}/login`, () => false);
-  const { url, html } = await choose(browser, { url: first.url, html: await first.res.text() });
-  if (url.pathname.startsWith('/login/')) {
-    const statusUrl = statusUrlOf(url, html);
-    const s = await browser.json<Status>(statusUrl);
-    // Through the hub's dev forward to the simulated app, as a tester's script would.
-    const scan = await fetch(`${env.issuer}/dev/bankid-app/scan`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ qr: s.qr!, personalNumber: person, action: 'approve' }),
-    });
-    assert.equal(scan.status, 200);
-    const done = await waitForStatus(browser, statusUrl);
-    assert.equal(done.status, 'complete');
-    await browser.follow(new URL(done.next!, statusUrl));
-  }
 }
 
 describe('the walk-through: e-service, school system, logout', () => {

@@ -48,6 +48,7 @@ describe('idnav config check', () => {
       IDNAV_BANKID_URL: 'https://127.0.0.1:9/rp/v6.0',
       IDNAV_DEV_PKI: pki.dir,
       IDNAV_BANKID_APP_URL: 'http://127.0.0.1:9/',
+      IDNAV_NAVET_URL: 'https://127.0.0.1:9/na/na_epersondata/V2',
     });
     assert.equal(run.stderr, '');
     assert.equal(run.stdout, 'config OK: 16 tenants, 3 clients, 1 methods (mode dev)\n');
@@ -60,6 +61,7 @@ describe('idnav config check', () => {
       IDNAV_BANKID_URL: 'https://127.0.0.1:9/rp/v6.0',
       IDNAV_DEV_PKI: pki.dir,
       IDNAV_BANKID_APP_URL: 'http://127.0.0.1:9/',
+      IDNAV_NAVET_URL: 'https://127.0.0.1:9/na/na_epersondata/V2',
     });
     assert.equal(run.code, 0, run.stderr);
   });

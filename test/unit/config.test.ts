@@ -28,6 +28,7 @@ const devEnv = {
   IDNAV_BANKID_URL: 'https://127.0.0.1:9/rp/v6.0',
   IDNAV_DEV_PKI: '/nonexistent/pki',
   IDNAV_BANKID_APP_URL: 'http://127.0.0.1:9/',
+  IDNAV_NAVET_URL: 'https://127.0.0.1:9/na/na_epersondata/V2',
 };
 
 const tmpRoots: string[] = [];
