@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, contrastWithWhite, expandString, loadClients, loadConfig, type AdapterConfigValidator } from '../../src/config/load.ts';
+import { ConfigError, contrastWithWhite, expandString, loadClients, loadConfig, type AdapterConfigValidator, type RegistryConfigValidator } from '../../src/config/load.ts';
 import type { HubConfig } from '../../src/config/types.ts';
 
 const repoConfig = fileURLToPath(new URL('../../config', import.meta.url));
@@ -317,7 +317,7 @@ post_logout_redirect_uris: [se.kommun.app:/bye]
       'clients/kommun-app.yaml': client('kommun-app', 'token_endpoint_auth_method: none\nredirect_uris: [se.example.app:/cb]\n'),
     });
     const lines = await problemsOf(
-      loadConfig({ configDir: dir, env: { NODE_ENV: 'production', REDIS_URL: 'rediss://cache:6380', BANKID_PFX_PASSPHRASE: 'x' }, adapterModules }),
+      loadConfig({ configDir: dir, env: { NODE_ENV: 'production', REDIS_URL: 'rediss://cache:6380', BANKID_PFX_PASSPHRASE: 'x', NAVET_PFX_PASSPHRASE: 'x' }, adapterModules }),
     );
     assert.deepEqual(lines, [
       'hub.yaml: secrets.subjectSecretFile: cannot read /run/secrets/idnav-subject-secret: no such file',
@@ -450,6 +450,77 @@ logging: { level: "\${TEST_LEVEL}" }
     await rm(path.join(dir, 'clients/both.yaml'));
     const config = await loadConfig({ configDir: dir, env: {}, adapterModules });
     assert.equal(config.clients[0]!.client_secret, SECRET);
+  });
+});
+
+/** A registry module that wants an https `baseUrl` in hub.yaml and a 12-digit `orgNr` in tenant files. */
+const registryStub: RegistryConfigValidator = {
+  ...stub,
+  validateTenant(config) {
+    const orgNr = (config as { orgNr?: unknown }).orgNr;
+    return typeof orgNr === 'string' && /^\d{12}$/.test(orgNr) ? { ok: true, config } : { ok: false, problems: [['orgNr', 'must be 12 digits']] };
+  },
+};
+
+describe('loadConfig: the population registry', () => {
+  const REGISTRY = `registry:
+  type: navet
+  config: { baseUrl: https://navet.test/V2, caFile: certs/ca.pem }
+`;
+
+  it('resolves the registry block with its defaults, tenant credentials and file paths', async () => {
+    const dir = await configDir({
+      ...BASE,
+      'hub.yaml': HUB + REGISTRY,
+      'tenants/alpha.yaml': tenant('alpha', '1780') + 'registry: { orgNr: "162120000076", clientCert: { certFile: a.pem, keyFile: a.key } }\n',
+    });
+    const config = await loadConfig({ configDir: dir, env: {}, adapterModules, registryModules: { navet: registryStub } });
+    assert.deepEqual(config.registry, {
+      type: 'navet',
+      config: { baseUrl: 'https://navet.test/V2', caFile: path.join(dir, 'certs/ca.pem') },
+      cache: { ttlSeconds: 300, maxEntries: 10000 },
+      policy: { confidentialityMarking: 'withhold', deceased: 'omit', emigrated: 'omit' },
+    });
+    assert.deepEqual(config.tenants.find((t) => t.id === 'alpha')!.registry, {
+      orgNr: '162120000076',
+      clientCert: { certFile: path.join(dir, 'a.pem'), keyFile: path.join(dir, 'a.key') },
+    });
+    assert.equal(config.tenants.find((t) => t.id === 'beta')!.registry, undefined);
+    assert.equal(config.audit.to, 'file');
+    assert.equal(config.audit.file, path.join(path.dirname(dir), '.idnav', 'audit.jsonl'));
+  });
+
+  it('reports registry problems with file and dotted path, all at once', async () => {
+    const dir = await configDir({
+      ...BASE,
+      'hub.yaml':
+        HUB +
+        `registry:
+  type: navet
+  config: { baseUrl: http://navet.test }
+  cache: { ttlSeconds: 0 }
+  policy: { deceased: hide }
+`,
+      'tenants/alpha.yaml': tenant('alpha', '1780') + 'registry: { orgNr: "12" }\n',
+    });
+    const lines = await problemsOf(loadConfig({ configDir: dir, env: {}, adapterModules, registryModules: { navet: registryStub } }));
+    assert.deepEqual(lines.sort(), [
+      'hub.yaml: registry.cache.ttlSeconds: must be at least 1',
+      'hub.yaml: registry.config.baseUrl: must be an https URL',
+      'hub.yaml: registry.policy.deceased: must be "omit", "release" or "deny"',
+      'tenants/alpha.yaml: registry.orgNr: must be 12 digits',
+    ]);
+  });
+
+  it('names the known registry types, and refuses tenant credentials without a registry', async () => {
+    const unknown = await configDir({ ...BASE, 'hub.yaml': HUB + 'registry: { type: kir }\n' });
+    assert.deepEqual(await problemsOf(loadConfig({ configDir: unknown, env: {}, adapterModules, registryModules: { navet: registryStub } })), [
+      'hub.yaml: registry.type: unknown registry type "kir" (known: navet)',
+    ]);
+    const orphan = await configDir({ ...BASE, 'tenants/alpha.yaml': tenant('alpha', '1780') + 'registry: { orgNr: "162120000076" }\n' });
+    assert.deepEqual(await problemsOf(loadConfig({ configDir: orphan, env: {}, adapterModules, registryModules: { navet: registryStub } })), [
+      'tenants/alpha.yaml: registry: hub.yaml configures no registry',
+    ]);
   });
 });
 
