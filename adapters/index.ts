@@ -5,10 +5,12 @@
 import type { EidAdapterModule } from '../src/contracts/eid.ts';
 import type { RegistryAdapterModule } from '../src/contracts/registry.ts';
 import { bankIdModule } from './bankid/index.ts';
+import { frejaModule } from './freja/index.ts';
 import { navetModule } from './navet/index.ts';
 
 export const adapterModules: Record<string, EidAdapterModule<any>> = {
   [bankIdModule.type]: bankIdModule,
+  [frejaModule.type]: frejaModule,
 };
 
 /** Population registries: config `registry.type` -> module. */

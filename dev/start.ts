@@ -28,6 +28,7 @@ idnav is running (dev mode)
   Karlstad's e-service (demo)  ${issuer}/demo/e-tjanst/karlstad/
   Kil's school system (demo)   ${issuer}/demo/kil-skola/
   Simulated BankID app         ${issuer}/dev/bankid-app/
+  Simulated Freja eID app      ${issuer}/dev/freja-app/
   BankID simulator (RP API)    ${process.env.IDNAV_BANKID_URL}
   Navet simulator              ${process.env.IDNAV_NAVET_URL}
   Test persons (JSON)          ${issuer}/dev/test-persons

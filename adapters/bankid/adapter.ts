@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
 import { HubError } from '../../src/contracts/errors.ts';
-import type { AdapterDeps, DeviceChoice, PollResult, PollingEidAdapter, PollingStart, PollingStartRequest, PollOptions } from '../../src/contracts/eid.ts';
+import type { AdapterDeps, DeviceChoice, PollResult, PollingEidAdapter, PollingPageTexts, PollingStart, PollingStartRequest, PollOptions } from '../../src/contracts/eid.ts';
 import type { Identity, Localized } from '../../src/contracts/identity.ts';
 import { parsePersonalNumber } from '../../src/identity/personnummer.ts';
 import type { BankIdConfig, BankIdTls } from './config.ts';
-import { RFA, errorOutcome, failedOutcome, pendingMessage } from './messages.ts';
+import { BANKID_PAGE_TEXTS, RFA, errorOutcome, failedOutcome, pendingMessage } from './messages.ts';
 import { qrPayload } from './qr.ts';
 
 export const BANKID_METHOD_URI = 'urn:idnav:method:bankid';
@@ -50,6 +50,7 @@ class BankIdAdapter implements PollingEidAdapter {
   readonly id: string;
   readonly methodUri = BANKID_METHOD_URI;
   readonly displayName: Localized;
+  readonly pageTexts: PollingPageTexts = BANKID_PAGE_TEXTS;
   readonly acrValues: readonly string[];
   readonly pollIntervalMs: number;
   readonly #config: BankIdConfig;

@@ -122,3 +122,13 @@ export function errorOutcome(httpStatus: number, errorCode: string | undefined):
       return { code: 'EID_FAILED', message: RFA.RFA22 };
   }
 }
+
+/** BankID's wording on the hub's e-ID page (the terms BankID asks relying parties to use). */
+export const BANKID_PAGE_TEXTS = {
+  qrHelp: {
+    sv: 'Starta BankID-appen i din mobil eller surfplatta och tryck på QR-ikonen. Skanna sedan QR-koden.',
+    en: 'Start the BankID app on your phone or tablet and tap the QR icon. Then scan the QR code.',
+  },
+  qrAlt: { sv: 'QR-kod för BankID. Koden byts varje sekund.', en: 'QR code for BankID. The code changes every second.' },
+  openThisDevice: { sv: 'Öppna BankID på den här enheten', en: 'Open BankID on this device' },
+} as const;

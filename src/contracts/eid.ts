@@ -75,9 +75,20 @@ export interface PollingEidAdapter {
   launchUrl(autoStartToken: string, userAgent: string | undefined): string | undefined;
   /** The user message shown before the first poll answers. */
   initialMessage(device: DeviceChoice): Localized;
+  /** The method's own wording on the e-ID page; the hub words it generically from `displayName` otherwise. */
+  readonly pageTexts?: PollingPageTexts;
   /** Throws when the e-ID service cannot be reached. */
   health(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface PollingPageTexts {
+  /** How to sign in on another device (under the QR code). */
+  qrHelp: Localized;
+  /** The QR image's text alternative. */
+  qrAlt: Localized;
+  /** The button that opens the e-ID app on this device. */
+  openThisDevice: Localized;
 }
 
 export type EidAdapter = PollingEidAdapter;

@@ -19,14 +19,7 @@ export const T = {
   signIn: { sv: 'Logga in', en: 'Sign in' },
   signInTo: { sv: 'Logga in till', en: 'Sign in to' },
   chooseMethod: { sv: 'Välj hur du vill logga in', en: 'Choose how to sign in' },
-  bankidTitle: { sv: 'Logga in med BankID', en: 'Sign in with BankID' },
-  qrHelp: {
-    sv: 'Starta BankID-appen i din mobil eller surfplatta och tryck på QR-ikonen. Skanna sedan QR-koden.',
-    en: 'Start the BankID app on your phone or tablet and tap the QR icon. Then scan the QR code.',
-  },
-  qrAlt: { sv: 'QR-kod för BankID. Koden byts varje sekund.', en: 'QR code for BankID. The code changes every second.' },
-  openThisDevice: { sv: 'Öppna BankID på den här enheten', en: 'Open BankID on this device' },
-  otherDevice: { sv: 'Mobilt BankID på en annan enhet', en: 'Mobile BankID on another device' },
+  otherMethods: { sv: 'Logga in på ett annat sätt:', en: 'Sign in another way:' },
   cancel: { sv: 'Avbryt', en: 'Cancel' },
   tryAgain: { sv: 'Försök igen', en: 'Try again' },
   backTo: { sv: 'Tillbaka till', en: 'Back to' },
@@ -50,10 +43,18 @@ export const T = {
   approve: { sv: 'Godkänn', en: 'Approve' },
   deny: { sv: 'Neka', en: 'Deny' },
   redirecting: { sv: 'Skickar dig vidare …', en: 'Redirecting …' },
-  devApp: { sv: 'Simulerad BankID-app (utvecklingsläge)', en: 'Simulated BankID app (dev mode)' },
   errorCode: { sv: 'Felkod', en: 'Error code' },
 } satisfies Record<string, Localized>;
 
 export function t(lang: Lang, text: Localized): string {
   return text[lang];
+}
+
+/** The e-ID page's wording for a method without its own (`PollingEidAdapter.pageTexts`). */
+export function genericPageTexts(name: Localized): { qrHelp: Localized; qrAlt: Localized; openThisDevice: Localized } {
+  return {
+    qrHelp: { sv: `Starta ${name.sv}-appen i din mobil och skanna QR-koden.`, en: `Start the ${name.en} app on your phone and scan the QR code.` },
+    qrAlt: { sv: `QR-kod för ${name.sv}.`, en: `QR code for ${name.en}.` },
+    openThisDevice: { sv: `Öppna ${name.sv} på den här enheten`, en: `Open ${name.en} on this device` },
+  };
 }

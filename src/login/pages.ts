@@ -1,5 +1,6 @@
 /** The hub's pages: e-ID status, chooser, errors, consent, logout and the form_post response. */
 import type { TenantConfig } from '../config/types.ts';
+import type { PollingPageTexts } from '../contracts/eid.ts';
 import type { Localized } from '../contracts/identity.ts';
 import { esc, layout } from './html.ts';
 import { T, type Lang } from './i18n.ts';
@@ -21,6 +22,18 @@ export interface PollingPageModel {
   nextUrl?: string | undefined;
   devAppUrl?: string | undefined;
   qr?: string | undefined;
+  /** The method's name and wording. */
+  methodName: Localized;
+  texts: PollingPageTexts;
+  /** Other methods to offer when this one cannot be used right now. */
+  alternatives?: Array<{ id: string; name: string; url: string }> | undefined;
+}
+
+function alternativesHtml(lang: Lang, alternatives: Array<{ id: string; name: string; url: string }> | undefined): string {
+  if (!alternatives?.length) return '';
+  return `<p>${esc(T.otherMethods[lang])}</p><ul class="methods alternatives">${alternatives
+    .map((a) => `<li><a class="button" href="${esc(a.url)}" data-method="${esc(a.id)}">${esc(a.name)}</a></li>`)
+    .join('')}</ul>`;
 }
 
 export function pollingPage(m: PollingPageModel): string {
@@ -30,20 +43,21 @@ export function pollingPage(m: PollingPageModel): string {
 <h1>${esc(m.title)}</h1>
 <p class="client">${esc(T.signInTo[m.lang])} ${esc(m.clientName)}</p>
 <div id="pending" class="${failed ? 'hidden' : ''}">
-  ${m.qrImage ? `<img id="qr" class="qr" src="${esc(m.qrImage)}"${m.qr ? ` data-qr="${esc(m.qr)}"` : ''} alt="${esc(T.qrAlt[m.lang])}" width="220" height="220">` : ''}
-  <p class="small">${esc(T.qrHelp[m.lang])}</p>
+  ${m.qrImage ? `<img id="qr" class="qr" src="${esc(m.qrImage)}"${m.qr ? ` data-qr="${esc(m.qr)}"` : ''} alt="${esc(m.texts.qrAlt[m.lang])}" width="220" height="220">` : ''}
+  <p class="small">${esc(m.texts.qrHelp[m.lang])}</p>
 </div>
 <div class="status${failed ? ' failed' : ''}" role="status" aria-live="polite"><span id="message">${esc(m.message)}</span></div>
 <div class="actions">
   <div id="pending-actions" class="${failed ? 'hidden' : ''}">
-    ${m.launchUrl ? `<a class="button" id="launch" href="${esc(m.launchUrl)}">${esc(T.openThisDevice[m.lang])}</a>` : ''}
+    ${m.launchUrl ? `<a class="button" id="launch" href="${esc(m.launchUrl)}">${esc(m.texts.openThisDevice[m.lang])}</a>` : ''}
   </div>
   <div id="failed" class="${failed ? '' : 'hidden'}">
     <form id="retry-form" method="post" action="${esc(m.retryUrl ?? '')}"><button type="submit">${esc(T.tryAgain[m.lang])}</button></form>
+    <div id="alternatives" data-label="${esc(T.otherMethods[m.lang])}">${alternativesHtml(m.lang, m.alternatives)}</div>
   </div>
   <form method="post" action="${esc(m.cancelUrl)}"><button type="submit" class="secondary">${esc(T.cancel[m.lang])}</button></form>
 </div>
-${m.devAppUrl ? `<div class="dev"><a id="dev-app-link" data-base="${esc(m.devAppUrl)}" href="${esc(m.devAppUrl)}${m.qr ? `?qr=${esc(encodeURIComponent(m.qr))}` : ''}" target="_blank" rel="noopener">${esc(T.devApp[m.lang])}</a></div>` : ''}
+${m.devAppUrl ? `<div class="dev"><a id="dev-app-link" data-base="${esc(m.devAppUrl)}" href="${esc(m.devAppUrl)}${m.qr ? `?qr=${esc(encodeURIComponent(m.qr))}` : ''}" target="_blank" rel="noopener">${esc(m.lang === 'sv' ? `Simulerad ${m.methodName.sv}-app (utvecklingsläge)` : `Simulated ${m.methodName.en} app (dev mode)`)}</a></div>` : ''}
 <noscript><p class="small">${esc(T.noScript[m.lang])}</p></noscript>
 </div>`;
   return layout({

@@ -26,11 +26,19 @@ import { ERROR_TABLE, HubError, toHubError, toOidcError, userMessageOf, type Hub
 import { appendCookie, parseCookies, readFields, redirect, sendHtml, sendJson, type TrustedProxies } from '../http/util.ts';
 import type { Logger } from '../log.ts';
 import type { Accounts } from '../provider/accounts.ts';
-import { PARAM_AUTHN_PROVIDER, type ClaimsRequest } from '../provider/claims.ts';
+import { meetingAny } from '../identity/loa.ts';
+import { parsePersonalNumber } from '../identity/personnummer.ts';
+import {
+  CLAIM_COORDINATION_NUMBER,
+  CLAIM_PERSONAL_IDENTITY_NUMBER,
+  PARAM_AUTHN_PROVIDER,
+  SCOPE_NATURAL_PERSON_INFO,
+  type ClaimsRequest,
+} from '../provider/claims.ts';
 import type { ClientRegistry } from '../provider/clients.ts';
 import { SESSION_TENANT_NS, sessionTenantKey } from '../provider/provider.ts';
 import type { TenantRegistry } from '../tenants/registry.ts';
-import { T, pickLang, type Lang } from './i18n.ts';
+import { T, genericPageTexts, pickLang, type Lang } from './i18n.ts';
 import { chooserPage, consentPage, errorPage, pollingPage } from './pages.ts';
 
 export const TX_NS = 'login-tx';
@@ -41,6 +49,8 @@ const MAX_TRANSIENT_POLL_ERRORS = 3;
 /** A poll's lease also covers the call itself (up to this long) before the interval starts. */
 const POLL_CALL_ALLOWANCE_MS = 15_000;
 const TRANSIENT_CODES: ReadonlySet<string> = new Set(['EID_UPSTREAM_UNAVAILABLE', 'EID_UPSTREAM_RATE_LIMITED']);
+/** The e-ID service cannot be used right now: the page offers the tenant's other methods. */
+const UNREACHABLE_CODES: ReadonlySet<string> = TRANSIENT_CODES;
 
 export interface LoginTx extends JsonObject {
   uid: string;
@@ -198,24 +208,68 @@ export class LoginRoutes {
     return ids.map((id) => this.#d.methods.get(id)).filter((m): m is EidAdapter => !!m);
   }
 
-  /** acr values the RP requires: `acr_values`, or an essential `acr` claim. Empty means any. */
-  #requiredAcr(ctx: Ctx): string[] {
+  #claimsParameter(ctx: Ctx): ClaimsRequest | undefined {
     const p = ctx.interaction.params;
-    const out = new Set<string>();
-    if (typeof p.acr_values === 'string') for (const v of p.acr_values.split(' ').filter(Boolean)) out.add(v);
-    let claims: ClaimsRequest | undefined;
     try {
-      claims = typeof p.claims === 'string' ? (JSON.parse(p.claims) as ClaimsRequest) : undefined;
+      return typeof p.claims === 'string' ? (JSON.parse(p.claims) as ClaimsRequest) : undefined;
     } catch {
-      claims = undefined;
+      return undefined;
     }
-    const acr = claims?.id_token?.acr as { essential?: boolean; value?: string; values?: string[] } | undefined;
-    if (acr?.essential) {
-      if (typeof acr.value === 'string') out.add(acr.value);
-      for (const v of acr.values ?? []) if (typeof v === 'string') out.add(v);
-    }
-    return [...out];
   }
+
+  /**
+   * The person the RP says is signing in: the `value` of the personal identity (or coordination) number
+   * in the `claims` parameter. The e-ID order is then restricted to that person.
+   */
+  #expectedPerson(ctx: Ctx): string | undefined {
+    const claims = this.#claimsParameter(ctx);
+    for (const where of [claims?.id_token, claims?.userinfo]) {
+      for (const name of [CLAIM_PERSONAL_IDENTITY_NUMBER, CLAIM_COORDINATION_NUMBER]) {
+        const value = (where?.[name] as { value?: unknown } | null | undefined)?.value;
+        const parsed = parsePersonalNumber(value);
+        if (parsed) return parsed.normalized;
+      }
+    }
+    return undefined;
+  }
+
+  /** Methods offered to this sign-in that can meet the RP's acr requirement, in the tenant's order. */
+  #eligibleMethods(ctx: Ctx): EidAdapter[] {
+    return this.#offeredMethods(ctx).filter((m) => this.#acceptableAcr(ctx, m.acrValues).length > 0);
+  }
+
+  /** Other methods to offer when `methodId` cannot be used right now (e.g. BankID in maintenance). */
+  #alternatives(ctx: Ctx, methodId: string): Array<{ id: string; name: string; url: string }> {
+    return this.#eligibleMethods(ctx)
+      .filter((m) => m.id !== methodId)
+      .map((m) => ({ id: m.id, name: m.displayName[ctx.lang], url: `/login/${ctx.uid}/eid/${m.id}` }));
+  }
+
+  /**
+   * The acr values a sign-in's method may end in, of `offered`: those that meet `acr_values` (a higher
+   * level meets a lower one) and, for an essential `acr` claim, exactly one of its values (the provider
+   * holds the result to them). Everything offered when the RP requires nothing.
+   */
+  #acceptableAcr(ctx: Ctx, offered: readonly string[]): string[] {
+    const p = ctx.interaction.params;
+    const requested = typeof p.acr_values === 'string' ? p.acr_values.split(' ').filter(Boolean) : [];
+    let out = meetingAny(offered, requested);
+    const acr = this.#claimsParameter(ctx)?.id_token?.acr as { essential?: boolean; value?: string; values?: string[] } | undefined;
+    if (acr?.essential) {
+      const exact = [acr.value, ...(acr.values ?? [])].filter((v): v is string => typeof v === 'string');
+      if (exact.length) out = out.filter((v) => exact.includes(v));
+    }
+    return out;
+  }
+
+  /** Whether the RP restricts the acr at all. */
+  #restrictsAcr(ctx: Ctx): boolean {
+    const p = ctx.interaction.params;
+    if (typeof p.acr_values === 'string' && p.acr_values.trim()) return true;
+    const acr = this.#claimsParameter(ctx)?.id_token?.acr as { essential?: boolean } | undefined;
+    return acr?.essential === true;
+  }
+
 
   async #entry(ctx: Ctx): Promise<void> {
     const prompt = ctx.interaction.prompt.name;
@@ -223,9 +277,7 @@ export class LoginRoutes {
     if (prompt !== 'login') {
       return this.#finish(ctx, { error: 'invalid_request', error_description: `unsupported prompt ${prompt}` });
     }
-    let methods = this.#offeredMethods(ctx);
-    const required = this.#requiredAcr(ctx);
-    if (required.length) methods = methods.filter((m) => m.acrValues.some((v) => required.includes(v)));
+    const methods = this.#eligibleMethods(ctx);
     if (methods.length === 0) {
       return this.#finish(ctx, {
         error: 'unmet_authentication_requirements',
@@ -260,7 +312,7 @@ export class LoginRoutes {
   async #choose(ctx: Ctx, methodId: string): Promise<void> {
     const fields = await readFields(ctx.req);
     if (!this.#csrfOk(ctx.uid, fields.csrf)) throw new HubError('TRANSACTION_LINK_INVALID', { detail: 'chooser: bad csrf token' });
-    if (!this.#offeredMethods(ctx).some((m) => m.id === methodId)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'chooser: method not offered' });
+    if (!this.#eligibleMethods(ctx).some((m) => m.id === methodId)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'chooser: method not offered' });
     redirect(ctx.res, `/login/${ctx.uid}/eid/${methodId}`);
   }
 
@@ -330,11 +382,18 @@ export class LoginRoutes {
       tenant: ctx.tenant?.id ?? null,
     };
     try {
+      const acceptable = this.#restrictsAcr(ctx) ? this.#acceptableAcr(ctx, adapter.acrValues) : [];
+      const expected = this.#expectedPerson(ctx);
+      // Names and birthdate only for clients that may receive them; the number the hub always needs.
+      const names = ctx.client.allowed_scopes.includes('profile') || ctx.client.allowed_scopes.includes(SCOPE_NATURAL_PERSON_INFO);
       const started = await adapter.start({
         endUserIp: this.#d.proxies.clientIp(ctx.req),
         returnUrl: `${this.#d.config.issuer}/login/${ctx.uid}/eid/${adapter.id}/return?n=${returnNonce}`,
         userAgent: String(ctx.req.headers['user-agent'] ?? ''),
         referringDomain: new URL(this.#d.config.issuer).hostname,
+        ...(acceptable.length ? { acceptableAcr: acceptable } : {}),
+        ...(expected ? { personalNumber: expected } : {}),
+        releasableAttributes: names ? ['name', 'birthdate'] : [],
       });
       this.#d.log.info({ method: adapter.id, client: ctx.client.client_id, tenant: ctx.tenant?.id }, 'e-ID order started');
       return {
@@ -451,13 +510,18 @@ export class LoginRoutes {
       view.code = tx.code;
       view.retry = `${base}/retry?t=${this.#csrf(ctx.uid)}`;
       view.next = this.#abortUrl(ctx.uid);
+      // The e-ID service is down or in maintenance: the person may still sign in another way.
+      if (tx.code && UNREACHABLE_CODES.has(tx.code)) {
+        const alternatives = this.#alternatives(ctx, tx.method);
+        if (alternatives.length) view.alternatives = alternatives;
+      }
     }
     return view;
   }
 
   async #pollingPage(ctx: Ctx, methodId: string): Promise<void> {
     if (ctx.interaction.prompt.name !== 'login') return redirect(ctx.res, `/login/${ctx.uid}`);
-    if (!this.#offeredMethods(ctx).some((m) => m.id === methodId)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'method not offered for this client' });
+    if (!this.#eligibleMethods(ctx).some((m) => m.id === methodId)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'method not offered for this client' });
     let tx = await this.#ensureOrder(ctx, methodId);
     tx = await this.#advance(ctx, tx);
     if (tx.state === 'complete') return redirect(ctx.res, `/login/${ctx.uid}/complete?t=${this.#csrf(ctx.uid)}`);
@@ -480,6 +544,9 @@ export class LoginRoutes {
         clientName: this.#clientName(ctx),
         langSwitchUrl: this.#langSwitch(ctx, `/login/${ctx.uid}/eid/${methodId}`),
         title: ctx.lang === 'sv' ? `Logga in med ${adapter.displayName.sv}` : `Sign in with ${adapter.displayName.en}`,
+        methodName: adapter.displayName,
+        texts: adapter.pageTexts ?? genericPageTexts(adapter.displayName),
+        alternatives: view.alternatives as Array<{ id: string; name: string; url: string }> | undefined,
         statusUrl: `/login/${ctx.uid}/eid/${methodId}/status`,
         status: tx.state,
         message: tx.message[ctx.lang],

@@ -49,9 +49,11 @@ describe('idnav config check', () => {
       IDNAV_DEV_PKI: pki.dir,
       IDNAV_BANKID_APP_URL: 'http://127.0.0.1:9/',
       IDNAV_NAVET_URL: 'https://127.0.0.1:9/na/na_epersondata/V2',
+      IDNAV_FREJA_URL: 'https://127.0.0.1:9',
+      IDNAV_FREJA_APP_URL: 'http://127.0.0.1:9/dev/freja-app',
     });
     assert.equal(run.stderr, '');
-    assert.equal(run.stdout, 'config OK: 16 tenants, 3 clients, 1 methods (mode dev)\n');
+    assert.equal(run.stdout, 'config OK: 16 tenants, 3 clients, 2 methods (mode dev)\n');
     assert.equal(run.code, 0);
   });
 
@@ -62,6 +64,8 @@ describe('idnav config check', () => {
       IDNAV_DEV_PKI: pki.dir,
       IDNAV_BANKID_APP_URL: 'http://127.0.0.1:9/',
       IDNAV_NAVET_URL: 'https://127.0.0.1:9/na/na_epersondata/V2',
+      IDNAV_FREJA_URL: 'https://127.0.0.1:9',
+      IDNAV_FREJA_APP_URL: 'http://127.0.0.1:9/dev/freja-app',
     });
     assert.equal(run.code, 0, run.stderr);
   });

@@ -40,10 +40,33 @@
       if (failedBox) failedBox.classList.remove('hidden');
       message.parentElement.classList.add('failed');
       if (retryForm && state.retry) retryForm.setAttribute('action', state.retry);
+      showAlternatives(state.alternatives);
     } else if (state.status === 'complete' && state.next) {
       stopped = true;
       window.location.assign(state.next);
     }
+  }
+
+  // The e-ID service is down: offer the tenant's other methods (as the server renders them).
+  function showAlternatives(list) {
+    var box = document.getElementById('alternatives');
+    if (!box || !list || !list.length || box.childElementCount) return;
+    var p = document.createElement('p');
+    p.textContent = box.getAttribute('data-label');
+    var ul = document.createElement('ul');
+    ul.className = 'methods alternatives';
+    list.forEach(function (a) {
+      var li = document.createElement('li');
+      var link = document.createElement('a');
+      link.className = 'button';
+      link.href = a.url;
+      link.setAttribute('data-method', a.id);
+      link.textContent = a.name;
+      li.appendChild(link);
+      ul.appendChild(li);
+    });
+    box.appendChild(p);
+    box.appendChild(ul);
   }
 
   function tick() {
