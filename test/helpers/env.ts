@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { adapterModules, registryModules } from '../../adapters/index.ts';
 import type { BankIdSimulatorOptions } from '../../adapters/bankid/simulator/server.ts';
+import type { FrejaSimulatorOptions } from '../../adapters/freja/simulator/server.ts';
 import { startSimulators, type Simulators } from '../../dev/simulators.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { HubConfig } from '../../src/config/types.ts';
@@ -43,6 +44,7 @@ export interface TestEnv {
 export interface TestEnvOptions {
   store?: 'memory' | 'redis';
   bankid?: Partial<BankIdSimulatorOptions>;
+  freja?: Partial<FrejaSimulatorOptions>;
   configDir?: string;
   /** Mount the demo RPs (default true). */
   demo?: boolean;
@@ -56,7 +58,7 @@ export interface TestEnvOptions {
 }
 
 export async function startTestEnv(o: TestEnvOptions = {}): Promise<TestEnv> {
-  const sims = o.sims ?? (await startSimulators({ pkiDir: TEST_PKI_DIR, ...(o.bankid ? { bankid: o.bankid } : {}) }));
+  const sims = o.sims ?? (await startSimulators({ pkiDir: TEST_PKI_DIR, ...(o.bankid ? { bankid: o.bankid } : {}), ...(o.freja ? { freja: o.freja } : {}) }));
   const port = await freePort();
   const issuer = `http://localhost:${port}`;
   const env: NodeJS.ProcessEnv = {

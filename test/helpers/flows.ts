@@ -181,3 +181,24 @@ export async function demoSignIn(env: TestEnv, browser: Browser, base: string, p
     await browser.follow(new URL(done.next!, statusUrl));
   }
 }
+
+/** The transaction reference in a Freja QR payload or launch URL (`frejaeid://bindUserToTransaction?...`). */
+export function frejaReference(payload: string): string {
+  const ref = new URL(payload.replace(/^frejaeid:\/\//, 'https://freja.invalid/')).searchParams.get('transactionReference');
+  assert.ok(ref, `no transactionReference in ${payload}`);
+  return ref;
+}
+
+/** The simulated Freja app acts on a transaction, as a tester would (its JSON API). */
+export async function frejaApp(env: TestEnv, body: { transactionReference: string; personalNumber: string; action: 'approve' | 'cancel' | 'reject' }) {
+  const res = await fetch(`${env.sims.freja.appUrl}/approve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** Opens the authorization URL and chooses Freja eID; resolves with the Freja page and its status URL. */
+export async function openFreja(browser: Browser, req: AuthRequest): Promise<{ pageUrl: URL; html: string; statusUrl: URL }> {
+  const { res, url } = await browser.follow(req.url, (loc) => loc.href.startsWith(req.redirectUri));
+  const chosen = await choose(browser, { url, html: await res.text() }, 'freja');
+  assert.match(chosen.url.pathname, /\/eid\/freja$/, `not the Freja page: ${chosen.url}`);
+  return { pageUrl: chosen.url, html: chosen.html, statusUrl: statusUrlOf(chosen.url, chosen.html) };
+}
