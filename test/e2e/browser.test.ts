@@ -16,10 +16,12 @@ import { startTestEnv, type TestEnv } from '../helpers/env.ts';
 import {
   CHROMIUM,
   DEMO,
+  PERSON,
   PERSON_2,
   PROJECT_DIR,
   assertFocusVisible,
   chromiumMissing,
+  decodeQr,
   docsScreenshot,
   expectSignedIn,
   focused,
@@ -144,6 +146,49 @@ describe('sign-in with BankID on another device (QR code)', () => {
     await scan(env, readings.at(-1)!.payload);
     const state = await expectSignedIn(env, page);
     assert.ok(state.sub, 'the RP received a subject');
+    await closeContext(ctx);
+  });
+});
+
+describe('sign-in with Freja eID', () => {
+  it('chooser → Freja eID → the QR code read from the screen → approved in the simulated app → signed in', async () => {
+    const { ctx, page } = await context();
+    await page.goto(`${env.issuer}${DEMO}/login`);
+    await page.getByRole('button', { name: 'Freja eID', exact: true }).click();
+    await page.getByRole('heading', { name: 'Logga in med Freja eID' }).waitFor();
+    await page.locator('#qr').waitFor({ state: 'visible' });
+    assert.ok(await page.getByRole('link', { name: 'Öppna Freja eID på den här enheten' }).isVisible());
+    let payload: string | null = null;
+    await waitUntil('a QR code on the screen', async () => (payload = decodeQr(await page.locator('#qr').screenshot())) !== null);
+    assert.match(payload!, /^frejaeid:\/\/bindUserToTransaction\?transactionReference=/);
+    const ref = new URL(payload!.replace('frejaeid://', 'https://x/')).searchParams.get('transactionReference')!;
+    const res = await fetch(`${env.issuer}/dev/freja-app/approve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ transactionReference: ref, personalNumber: PERSON_2, action: 'approve' }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    const state = await expectSignedIn(env, page);
+    assert.equal((state.idTokenClaims as Record<string, unknown>)['https://id.oidc.se/claim/authnProvider'], 'urn:idnav:method:freja');
+    await screenshot(page, 'freja-signed-in');
+    await closeContext(ctx);
+  });
+});
+
+describe('registry details on the demo e-service', () => {
+  it('a guardian sees their two children, and the page passes axe', async () => {
+    // axe-core is injected as a script: only this page lifts the CSP for it.
+    const { ctx, page } = await context({ bypassCSP: true });
+    const { orderRef } = await openBankIdPage(env, page);
+    await scan(env, env.sims.bankid.control.currentQr(orderRef)!, PERSON);
+    await expectSignedIn(env, page);
+    const children = page.locator('ul.children li');
+    await children.first().waitFor();
+    assert.deepEqual(await page.locator('ul.children .child-name').allTextContents(), ['Alva Testsson', 'Elis Testsson']);
+    assert.match((await page.locator('dd.municipality').textContent()) ?? '', /Karlstad \(1780\)/);
+    const violations = await runAxe(page);
+    assert.deepEqual(violations, [], formatViolations('demo e-service with registry details', violations));
+    await screenshot(page, 'guardian-children');
     await closeContext(ctx);
   });
 });
