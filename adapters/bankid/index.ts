@@ -1,12 +1,12 @@
 /** The BankID adapter module: config validation and construction. */
-import type { EidAdapterModule } from '../../src/contracts/eid.ts';
+import type { EidAdapterModule, PollingEidAdapter } from '../../src/contracts/eid.ts';
 import { HubError } from '../../src/contracts/errors.ts';
 import { createBankIdAdapter } from './adapter.ts';
 import { bankIdConfigSchema, readBankIdTls, type BankIdConfig } from './config.ts';
 
 export { BANKID_METHOD_URI } from './adapter.ts';
 
-export const bankIdModule: EidAdapterModule<BankIdConfig> = {
+export const bankIdModule: EidAdapterModule<BankIdConfig, PollingEidAdapter> = {
   type: 'bankid',
   validate(config) {
     const parsed = bankIdConfigSchema.safeParse(config);

@@ -1,5 +1,5 @@
 /** The Freja eID adapter module: config validation and construction. */
-import type { EidAdapterModule } from '../../src/contracts/eid.ts';
+import type { EidAdapterModule, PollingEidAdapter } from '../../src/contracts/eid.ts';
 import { HubError } from '../../src/contracts/errors.ts';
 import { createFrejaAdapter } from './adapter.ts';
 import { frejaConfigSchema, readFrejaMaterial, type FrejaConfig } from './config.ts';
@@ -7,7 +7,7 @@ import { frejaConfigSchema, readFrejaMaterial, type FrejaConfig } from './config
 export { FREJA_METHOD_URI } from './adapter.ts';
 export type { FrejaConfig } from './config.ts';
 
-export const frejaModule: EidAdapterModule<FrejaConfig> = {
+export const frejaModule: EidAdapterModule<FrejaConfig, PollingEidAdapter> = {
   type: 'freja',
   validate(config) {
     const parsed = frejaConfigSchema.safeParse(config);

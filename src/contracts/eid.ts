@@ -1,5 +1,6 @@
 import type { HubErrorCode } from './errors.ts';
 import type { Identity, Localized } from './identity.ts';
+import type { Store } from './store.ts';
 
 /** Which device the user signs in with; it changes which user messages fit (BankID RFA13/17A vs RFA1/17B). */
 export type DeviceChoice = 'this' | 'other';
@@ -91,20 +92,81 @@ export interface PollingPageTexts {
   openThisDevice: Localized;
 }
 
-export type EidAdapter = PollingEidAdapter;
+/** What the hub asks of a redirect e-ID (a SAML or OIDC IdP) when a sign-in starts. */
+export interface RedirectBeginRequest {
+  /** Where the IdP sends the person back (the hub's endpoint for this method; a SAML ACS URL). */
+  returnUrl: string;
+  /** Opaque value the IdP hands back with its answer (SAML RelayState, OIDC state); the hub's own. */
+  relayState: string;
+  /** The RP asked for a fresh authentication (`prompt=login`, `max_age`): the IdP must not use its session. */
+  forceAuthn: boolean;
+  /** As for polling methods: the `acr` values the sign-in may end in, of this method's `acrValues`. */
+  acceptableAcr?: readonly string[];
+  /** The language of the hub's pages, for IdPs that take a hint. */
+  lang: 'sv' | 'en';
+}
+
+/**
+ * How the browser goes to the IdP: a redirect (HTTP-Redirect binding) or an auto-submitted form
+ * (HTTP-POST binding). `state` is opaque adapter state the hub keeps in the login transaction (in the
+ * Store, so any process can receive the answer) and hands back to `complete`.
+ */
+export type RedirectBegin =
+  | { binding: 'redirect'; url: string; state: string }
+  | { binding: 'post'; url: string; fields: Record<string, string>; state: string };
+
+/** The IdP's answer as the hub received it. */
+export interface RedirectCompleteRequest {
+  /** The full URL the answer arrived at (scheme and host as the person's browser used them). */
+  url: string;
+  /** Form fields (HTTP-POST) or query parameters (HTTP-Redirect). */
+  fields: Record<string, string>;
+  /** The state `begin` returned for this sign-in. */
+  state: string;
+}
+
+/**
+ * A redirect e-ID (SAML IdPs, upstream OIDC IdPs): `begin` sends the person to the IdP, `complete`
+ * checks the answer and returns the Identity, or throws a HubError (the person cancelled:
+ * `EID_USER_CANCELLED`; a forged, replayed or misdirected answer: `EID_RESPONSE_INVALID` or
+ * `TRANSACTION_REPLAYED`, with operator detail). Stateless like polling adapters: what must outlive
+ * the request goes in `state` or the Store.
+ */
+export interface RedirectEidAdapter {
+  readonly kind: 'redirect';
+  readonly id: string;
+  readonly methodUri: string;
+  readonly displayName: Localized;
+  readonly acrValues: readonly string[];
+  /** For a municipality's staff IdP: the tenant it belongs to (its identities are that tenant's staff). */
+  readonly tenant?: string;
+  begin(request: RedirectBeginRequest): Promise<RedirectBegin>;
+  complete(request: RedirectCompleteRequest): Promise<Identity>;
+  /** The hub's own metadata towards this IdP (SAML SP metadata), served by the hub. */
+  metadata?(): string;
+  /** Throws when the IdP (or its metadata) cannot be used. */
+  health(signal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type EidAdapter = PollingEidAdapter | RedirectEidAdapter;
 
 /** What every adapter module exports; `adapters/index.ts` maps config `type` to one of these. */
-export interface EidAdapterModule<C = unknown> {
+export interface EidAdapterModule<C = unknown, A extends EidAdapter = EidAdapter> {
   readonly type: string;
   /** Validates this adapter's config block; returns a list of problems as `[dottedPath, reason]`. */
   validate(config: unknown): { ok: true; config: C } | { ok: false; problems: Array<[string, string]> };
   /** Builds the adapter. Contacts nothing; reads files the config names. */
-  create(id: string, config: C, deps: AdapterDeps): Promise<EidAdapter>;
+  create(id: string, config: C, deps: AdapterDeps): Promise<A>;
 }
 
 export interface AdapterDeps {
   /** Directory relative file paths in config are resolved against. */
   baseDir: string;
+  /** The hub's issuer URL (an SP's entityID and endpoints are built from it). */
+  issuer?: string;
+  /** The hub's Store, for state shared by every process (e.g. a SAML assertion replay cache). */
+  store?: Store;
   /** Clock, injectable for tests. */
   now(): number;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };

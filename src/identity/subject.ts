@@ -13,6 +13,12 @@ export function subjectKey(identity: Pick<Identity, 'subjectType' | 'subject'>):
     case 'samordningsnummer':
       // Both are Swedish national identifiers from one number space; one person has one of them at a time.
       return `se:${identity.subject}`;
+    case 'eidas':
+      // prid is country-prefixed (`NO:...`) and unique per person across the eIDAS network.
+      return `eidas:${identity.subject}`;
+    case 'staff':
+      // An employee id is unique within its municipality only; the tenant is part of `subject`.
+      return `staff:${identity.subject}`;
   }
 }
 

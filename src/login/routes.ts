@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import QRCode from 'qrcode';
 import type { ClientConfig, HubConfig, TenantConfig } from '../config/types.ts';
-import type { EidAdapter } from '../contracts/eid.ts';
+import type { EidAdapter, PollingEidAdapter } from '../contracts/eid.ts';
 import type { Identity, Localized } from '../contracts/identity.ts';
 import type { JsonObject, Store } from '../contracts/store.ts';
 import { ERROR_TABLE, HubError, toHubError, toOidcError, userMessageOf, type HubErrorCode } from '../errors.ts';
@@ -362,13 +362,13 @@ export class LoginRoutes {
 
   // ---- the polling e-ID page ---------------------------------------------------------------------
 
-  #adapter(methodId: string): EidAdapter {
+  #adapter(methodId: string): PollingEidAdapter {
     const a = this.#d.methods.get(methodId);
-    if (!a) throw new HubError('TRANSACTION_NOT_FOUND', { detail: `unknown method ${methodId}` });
+    if (!a || a.kind !== 'polling') throw new HubError('TRANSACTION_NOT_FOUND', { detail: `unknown polling method ${methodId}` });
     return a;
   }
 
-  async #newOrder(ctx: Ctx, adapter: EidAdapter, seq: number): Promise<LoginTx> {
+  async #newOrder(ctx: Ctx, adapter: PollingEidAdapter, seq: number): Promise<LoginTx> {
     const returnNonce = randomBytes(16).toString('base64url');
     const base: Pick<LoginTx, 'uid' | 'method' | 'seq' | 'device' | 'identity' | 'returnNonce' | 'clientId' | 'tenant' | 'pollErrors'> = {
       uid: ctx.uid,

@@ -72,7 +72,8 @@ export class Accounts {
       family_name: str(a.familyName),
       name: str(a.name) ?? ([str(a.givenName), str(a.familyName)].filter(Boolean).join(' ') || undefined),
       birthdate: str(a.birthdate),
-      [a.subjectType === 'samordningsnummer' ? CLAIM_COORDINATION_NUMBER : CLAIM_PERSONAL_IDENTITY_NUMBER]: a.subject,
+      [CLAIM_PERSONAL_IDENTITY_NUMBER]: a.subjectType === 'personnummer' ? a.subject : undefined,
+      [CLAIM_COORDINATION_NUMBER]: a.subjectType === 'samordningsnummer' ? a.subject : undefined,
       [CLAIM_AUTHN_PROVIDER]: a.method,
     };
   }
