@@ -51,6 +51,14 @@ export const ERROR_TABLE: Record<HubErrorCode, ErrorEntry> = {
     status: 403,
     message: { sv: 'Länken är ogiltig eller för gammal. Gå tillbaka till tjänsten och börja om.', en: 'The link is not valid or too old. Go back to the service and start again.' },
   },
+  TENANT_MISMATCH: {
+    oidc: 'access_denied',
+    status: 403,
+    message: {
+      sv: 'Den här inloggningen för personal gäller bara kommunens egna tjänster. Logga in på ett annat sätt.',
+      en: "This staff sign-in is valid only for the municipality's own services. Sign in another way.",
+    },
+  },
   TRANSACTION_REPLAYED: { oidc: 'access_denied', status: 409, message: { sv: 'Inloggningen är redan slutförd.', en: 'This sign-in has already been completed.' } },
   REGISTRY_UNAVAILABLE: { oidc: 'temporarily_unavailable', status: 503, message: REGISTRY },
   REGISTRY_REJECTED: { oidc: 'temporarily_unavailable', status: 503, message: REGISTRY },

@@ -97,7 +97,7 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
     if (!module) throw new HubError('CONFIG_INVALID', { detail: `methods.${m.id}: unknown type ${m.type}` });
     const checked = module.validate(m.config);
     if (!checked.ok) throw new HubError('CONFIG_INVALID', { detail: checked.problems.map(([p, r]) => `methods.${m.id}.config.${p}: ${r}`).join('; ') });
-    methods.set(m.id, await module.create(m.id, checked.config, { baseDir: config.configDir, now, log }));
+    methods.set(m.id, await module.create(m.id, checked.config, { baseDir: config.configDir, now, log, issuer: config.issuer, store }));
   }
 
   const { registry, closeRegistry } = await createRegistry(config, { now, log });
@@ -174,7 +174,18 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
         const uris = clients.sectorRedirectUris(decodeURIComponent(path.slice('/sectors/'.length)));
         if (uris) return sendJson(res, 200, uris, { 'cache-control': 'public, max-age=300' });
       }
+      if (path.startsWith('/login/') && req.method === 'POST' && path.endsWith('/acs') && (await login.handleReturn(req, res, url))) return;
       if (path.startsWith('/login/') && (await login.handle(req, res, url))) return;
+      if (req.method === 'GET' && path.startsWith('/saml/') && path.endsWith('/metadata')) {
+        // The hub's SAML SP metadata towards each IdP (what the IdP's operator registers).
+        const m = /^\/saml\/([a-z0-9][a-z0-9_-]*)\/metadata$/.exec(path);
+        const adapter = m ? methods.get(`saml:${m[1]}`) : undefined;
+        if (adapter?.kind === 'redirect' && adapter.metadata) {
+          res.writeHead(200, { 'content-type': 'application/samlmetadata+xml; charset=utf-8', 'cache-control': 'public, max-age=3600' });
+          res.end(adapter.metadata());
+          return;
+        }
+      }
       if (config.mode === 'dev') {
         for (const [prefix, target] of Object.entries(config.dev.forward)) {
           if (target && (path === prefix || path.startsWith(`${prefix}/`))) {

@@ -1023,6 +1023,7 @@ function resolveClient(c: ClientFile, file: string, ctx: ClientContext, problems
     response_types: [...new Set(c.response_types)],
     subject_type: c.subject_type,
     allowed_scopes: [...new Set(c.allowed_scopes)],
+    eidas_accepted_identity_bindings: [...new Set(c.eidas_accepted_identity_bindings)],
     first_party: c.first_party,
     insecure_allow_private_network_requests: c.insecure_allow_private_network_requests,
     file,

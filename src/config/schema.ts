@@ -285,6 +285,12 @@ export const clientFileSchema = z.strictObject({
   default_acr_values: z.array(nonEmpty()).optional(),
   /** Scopes beyond `openid` this client may be granted. */
   allowed_scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope token')).default([]),
+  /**
+   * eIDAS: the identity-binding processes (Sweden Connect URIs) this client accepts. A foreign citizen
+   * whose eIDAS identity is bound to a Swedish number by one of them is released with that number as
+   * the personal identity number; without this, the number is only a `mapped...` claim.
+   */
+  eidas_accepted_identity_bindings: z.array(z.url()).default([]),
   /** No consent screen; the hub records the grant itself. */
   first_party: bool().default(false),
   /** Dev only: lets the provider call loopback/private addresses (back-channel logout, jwks_uri). */

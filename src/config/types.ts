@@ -131,6 +131,8 @@ export interface ClientConfig {
   default_acr_values?: string[];
   /** Scopes this client may be granted beyond `openid` (e.g. the Swedish profile's scopes). */
   allowed_scopes: string[];
+  /** eIDAS identity-binding processes whose mapped Swedish number this client accepts as the person's number. */
+  eidas_accepted_identity_bindings: string[];
   /** First-party clients get no consent screen; the hub records their grant. */
   first_party: boolean;
   /** Dev only: allow the provider's outgoing requests (back-channel logout, jwks_uri) to loopback/private addresses. */

@@ -106,6 +106,8 @@ export interface ErrorModel {
   code?: string | undefined;
   /** A way back: the RP (through an access_denied answer) or the start page. */
   back?: { url: string; label: string; post?: boolean } | undefined;
+  /** A way to try again (a link), shown first. */
+  retry?: { url: string; label: string } | undefined;
 }
 
 export function errorPage(m: ErrorModel): string {
@@ -122,7 +124,7 @@ export function errorPage(m: ErrorModel): string {
     body: `<h1>${esc(T.errorTitle[m.lang])}</h1>
 <p class="status failed" role="alert">${esc(message)}</p>
 ${m.code ? `<p class="small">${esc(T.errorCode[m.lang])}: <code>${esc(m.code)}</code></p>` : ''}
-<div class="actions">${back}</div>`,
+<div class="actions">${m.retry ? `<a class="button" id="retry" href="${esc(m.retry.url)}">${esc(m.retry.label)}</a>` : ''}${back}</div>`,
   });
 }
 

@@ -19,11 +19,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import QRCode from 'qrcode';
 import type { ClientConfig, HubConfig, TenantConfig } from '../config/types.ts';
-import type { EidAdapter, PollingEidAdapter } from '../contracts/eid.ts';
+import type { EidAdapter, PollingEidAdapter, RedirectBegin, RedirectEidAdapter } from '../contracts/eid.ts';
 import type { Identity, Localized } from '../contracts/identity.ts';
 import type { JsonObject, Store } from '../contracts/store.ts';
 import { ERROR_TABLE, HubError, toHubError, toOidcError, userMessageOf, type HubErrorCode } from '../errors.ts';
-import { appendCookie, parseCookies, readFields, redirect, sendHtml, sendJson, type TrustedProxies } from '../http/util.ts';
+import { appendCookie, parseCookies, readBody, readFields, redirect, sendHtml, sendJson, type TrustedProxies } from '../http/util.ts';
 import type { Logger } from '../log.ts';
 import type { Accounts } from '../provider/accounts.ts';
 import { meetingAny } from '../identity/loa.ts';
@@ -39,7 +39,7 @@ import type { ClientRegistry } from '../provider/clients.ts';
 import { SESSION_TENANT_NS, sessionTenantKey } from '../provider/provider.ts';
 import type { TenantRegistry } from '../tenants/registry.ts';
 import { T, genericPageTexts, pickLang, type Lang } from './i18n.ts';
-import { chooserPage, consentPage, errorPage, pollingPage } from './pages.ts';
+import { chooserPage, consentPage, errorPage, formPostPage, pollingPage } from './pages.ts';
 
 export const TX_NS = 'login-tx';
 /** The hub gives up on an order the e-ID service never ended (BankID ends its own after about 3 minutes). */
@@ -49,6 +49,8 @@ const MAX_TRANSIENT_POLL_ERRORS = 3;
 /** A poll's lease also covers the call itself (up to this long) before the interval starts. */
 const POLL_CALL_ALLOWANCE_MS = 15_000;
 const TRANSIENT_CODES: ReadonlySet<string> = new Set(['EID_UPSTREAM_UNAVAILABLE', 'EID_UPSTREAM_RATE_LIMITED']);
+/** Largest IdP answer accepted at an assertion consumer service (a SAML response is a few kilobytes). */
+const MAX_IDP_ANSWER_BYTES = 512 * 1024;
 /** The e-ID service cannot be used right now: the page offers the tenant's other methods. */
 const UNREACHABLE_CODES: ReadonlySet<string> = TRANSIENT_CODES;
 
@@ -187,7 +189,11 @@ export class LoginRoutes {
     const method = ctx.req.method ?? 'GET';
     const [a, b, c] = rest;
     if (!a && method === 'GET') return this.#entry(ctx);
-    if (a === 'eid' && b && this.#d.methods.has(b)) {
+    if (a === 'eid' && b && this.#d.methods.get(b)?.kind === 'redirect') {
+      if (!c && method === 'GET') return this.#redirectStart(ctx, b);
+      if (c === 'done' && method === 'GET') return this.#redirectDone(ctx, b);
+    }
+    if (a === 'eid' && b && this.#d.methods.get(b)?.kind === 'polling') {
       if (!c && method === 'GET') return this.#pollingPage(ctx, b);
       if (c === 'status' && method === 'GET') return this.#status(ctx, b);
       if (c === 'launch' && method === 'GET') return this.#launch(ctx, b);
@@ -205,7 +211,11 @@ export class LoginRoutes {
 
   #offeredMethods(ctx: Ctx): EidAdapter[] {
     const ids = ctx.tenant?.methods ?? [...this.#d.methods.keys()];
-    return ids.map((id) => this.#d.methods.get(id)).filter((m): m is EidAdapter => !!m);
+    return ids
+      .map((id) => this.#d.methods.get(id))
+      .filter((m): m is EidAdapter => !!m)
+      // A municipality's staff IdP is never offered to another municipality's services.
+      .filter((m) => m.kind !== 'redirect' || m.tenant === undefined || m.tenant === ctx.tenant?.id);
   }
 
   #claimsParameter(ctx: Ctx): ClaimsRequest | undefined {
@@ -418,8 +428,8 @@ export class LoginRoutes {
     const earlier = parseCookies(ctx.req).idnav_order;
     if (!earlier || earlier === ctx.uid) return;
     const tx = await this.#d.store.consume<LoginTx>(TX_NS, earlier);
-    if (tx?.state === 'pending' && tx.handle) {
-      await this.#adapter(tx.method).cancel(tx.handle);
+    if (tx?.state === 'pending' && tx.handle && this.#d.methods.get(tx.method)?.kind === 'polling') {
+      await this.#endOrder(tx);
       this.#d.log.info({ method: tx.method }, 'earlier order in this browser cancelled');
     }
   }
@@ -446,7 +456,9 @@ export class LoginRoutes {
   }
 
   async #endOrder(tx: LoginTx): Promise<void> {
-    if (tx.state === 'pending' && tx.handle) await this.#adapter(tx.method).cancel(tx.handle);
+    const adapter = this.#d.methods.get(tx.method);
+    // A redirect method's pending state is only a request id: nothing to cancel at the IdP.
+    if (tx.state === 'pending' && tx.handle && adapter?.kind === 'polling') await adapter.cancel(tx.handle);
   }
 
   /** Advances the order: at most one poll per interval per order across all processes (a Store lease). */
@@ -560,6 +572,156 @@ export class LoginRoutes {
     );
   }
 
+  // ---- redirect e-IDs (SAML IdPs) ----------------------------------------------------------------
+
+  #redirectAdapter(methodId: string): RedirectEidAdapter {
+    const a = this.#d.methods.get(methodId);
+    if (!a || a.kind !== 'redirect') throw new HubError('TRANSACTION_NOT_FOUND', { detail: `unknown redirect method ${methodId}` });
+    return a;
+  }
+
+  /** The hub's endpoint where an IdP answers for this method (a SAML assertion consumer service). */
+  static returnPath(methodId: string): string {
+    const [kind, name] = methodId.includes(':') ? methodId.split(':', 2) : ['eid', methodId];
+    return `/login/${kind}/${name}/acs`;
+  }
+
+  #bindCookie(uid: string): string {
+    return `idnav_b_${uid}`;
+  }
+
+  /** Sends the person to the IdP: a redirect or an auto-submitted form. */
+  async #redirectStart(ctx: Ctx, methodId: string): Promise<void> {
+    if (ctx.interaction.prompt.name !== 'login') return redirect(ctx.res, `/login/${ctx.uid}`);
+    if (!this.#eligibleMethods(ctx).some((m) => m.id === methodId)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'method not offered for this client' });
+    const adapter = this.#redirectAdapter(methodId);
+    const existing = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
+    if (existing) await this.#endOrder(existing);
+    await this.#cancelEarlierOrder(ctx);
+    const p = ctx.interaction.params;
+    const prompts = typeof p.prompt === 'string' ? p.prompt.split(' ') : [];
+    const acceptable = this.#restrictsAcr(ctx) ? this.#acceptableAcr(ctx, adapter.acrValues) : [];
+    let begun: RedirectBegin;
+    try {
+      begun = await adapter.begin({
+        returnUrl: `${this.#d.config.issuer}${LoginRoutes.returnPath(methodId)}`,
+        relayState: ctx.uid,
+        forceAuthn: prompts.includes('login') || p.max_age !== undefined,
+        ...(acceptable.length ? { acceptableAcr: acceptable } : {}),
+        lang: ctx.lang,
+      });
+    } catch (err) {
+      const e = toHubError(err);
+      this.#d.log.warn({ method: methodId, errorCode: e.code, detail: e.detail }, 'redirect sign-in could not start');
+      return this.#redirectFailedPage(ctx, e.code, userMessageOf(e));
+    }
+    const bind = randomBytes(16).toString('base64url');
+    const tx: LoginTx = {
+      uid: ctx.uid,
+      method: methodId,
+      seq: (existing?.seq ?? 0) + 1,
+      handle: begun.state,
+      autoStartToken: null,
+      startedAt: this.#d.now(),
+      device: 'other',
+      state: 'pending',
+      hint: 'redirected',
+      message: { sv: '', en: '' },
+      code: null,
+      identity: null,
+      returnNonce: bind,
+      clientId: ctx.client.client_id,
+      tenant: ctx.tenant?.id ?? null,
+      pollErrors: 0,
+    };
+    await this.#d.store.put(TX_NS, ctx.uid, tx, this.#d.config.tokens.interactionTtl);
+    // The answer arrives by a cross-site POST without our cookies; this one ties it back to this browser.
+    appendCookie(ctx.res, this.#bindCookie(ctx.uid), bind, { path: '/login', secure: ctx.url.protocol === 'https:', maxAge: this.#d.config.tokens.interactionTtl });
+    this.#d.log.info({ method: methodId, client: ctx.client.client_id, tenant: ctx.tenant?.id, binding: begun.binding }, 'redirect sign-in started');
+    if (begun.binding === 'redirect') return redirect(ctx.res, begun.url, 302);
+    sendHtml(ctx.res, 200, formPostPage({ lang: ctx.lang, action: begun.url, inputs: begun.fields }));
+  }
+
+  /**
+   * The IdP's answer (POST to the assertion consumer service). It arrives without the interaction
+   * cookie, so it is matched by RelayState to the login transaction in the Store (any process), checked
+   * by the adapter against that transaction's request, and the browser continues at `done`, where the
+   * bind cookie proves it is the browser that started the sign-in.
+   */
+  async handleReturn(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const m = /^\/login\/([a-z0-9]+)\/([a-z0-9][a-z0-9_-]*)\/acs$/.exec(url.pathname);
+    if (!m) return false;
+    const methodId = `${m[1]}:${m[2]}`;
+    const adapter = this.#d.methods.get(methodId);
+    const lang = pickLang(undefined, parseCookies(req).idnav_lang, null);
+    const fail = (status: number, code: HubErrorCode, detail: string) => {
+      this.#d.log.warn({ method: methodId, errorCode: code, detail }, 'identity provider answer refused');
+      sendHtml(res, status, errorPage({ lang, message: ERROR_TABLE[code].message, code }));
+      return true;
+    };
+    if (!adapter || adapter.kind !== 'redirect' || LoginRoutes.returnPath(methodId) !== url.pathname) return false;
+    if (req.method !== 'POST') return fail(405, 'TRANSACTION_NOT_FOUND', `${req.method} to the assertion consumer service`);
+    let fields: Record<string, string>;
+    try {
+      const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/x-www-form-urlencoded') return fail(415, 'EID_RESPONSE_INVALID', `content type ${type}`);
+      fields = Object.fromEntries(new URLSearchParams(await readBody(req, MAX_IDP_ANSWER_BYTES)));
+    } catch {
+      return fail(413, 'EID_RESPONSE_INVALID', 'answer larger than the limit');
+    }
+    const uid = fields.RelayState ?? '';
+    if (!/^[A-Za-z0-9_-]{8,64}$/.test(uid)) return fail(400, 'TRANSACTION_NOT_FOUND', 'unsolicited answer (no RelayState of ours)');
+    const tx = await this.#d.store.get<LoginTx>(TX_NS, uid);
+    if (!tx || tx.method !== methodId) return fail(400, 'TRANSACTION_NOT_FOUND', 'no sign-in waits for this answer');
+    if (tx.state !== 'pending' || !tx.handle) return fail(409, 'TRANSACTION_REPLAYED', 'the sign-in already has an answer');
+    let patch: Partial<LoginTx>;
+    try {
+      const identity = await adapter.complete({ url: `${this.#d.config.issuer}${url.pathname}`, fields, state: tx.handle });
+      if (identity.staff && identity.staff.tenant !== tx.tenant) {
+        throw new HubError('TENANT_MISMATCH', { detail: `staff of ${identity.staff.tenant} signing in to a client of ${tx.tenant ?? 'no tenant'}` });
+      }
+      patch = { state: 'complete', hint: 'complete', identity: identity as unknown as JsonObject, message: { sv: T.signedIn.sv, en: T.signedIn.en } };
+      this.#d.log.info({ method: methodId, acr: identity.acr }, 'identity provider answer accepted');
+    } catch (err) {
+      const e = toHubError(err);
+      this.#d.log.warn({ method: methodId, errorCode: e.code, detail: e.detail }, 'identity provider answer refused');
+      patch = { state: 'failed', hint: 'error', code: e.code, message: { ...userMessageOf(e) } };
+    }
+    const seq = tx.seq;
+    await this.#d.store.update<LoginTx>(TX_NS, uid, (cur) => (cur.seq === seq && cur.state === 'pending' ? ({ ...cur, ...patch } as LoginTx) : undefined));
+    redirect(res, `/login/${uid}/eid/${methodId}/done`);
+    return true;
+  }
+
+  async #redirectDone(ctx: Ctx, methodId: string): Promise<void> {
+    const tx = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
+    if (!tx || tx.method !== methodId) throw new HubError('TRANSACTION_NOT_FOUND', { detail: 'done: no sign-in with this method' });
+    const bind = parseCookies(ctx.req)[this.#bindCookie(ctx.uid)] ?? '';
+    if (bind.length !== tx.returnNonce.length || !timingSafeEqual(Buffer.from(bind), Buffer.from(tx.returnNonce))) {
+      throw new HubError('TRANSACTION_MISMATCH', { detail: 'done: the answer belongs to a sign-in started in another browser' });
+    }
+    appendCookie(ctx.res, this.#bindCookie(ctx.uid), '', { path: '/login', maxAge: 0, secure: ctx.url.protocol === 'https:' });
+    if (tx.state === 'complete') return redirect(ctx.res, `/login/${ctx.uid}/complete?t=${this.#csrf(ctx.uid)}`);
+    if (tx.state === 'failed') return this.#redirectFailedPage(ctx, (tx.code as HubErrorCode | null) ?? 'EID_FAILED', tx.message);
+    throw new HubError('TRANSACTION_NOT_FOUND', { detail: 'done: no answer from the identity provider yet' });
+  }
+
+  /** A failed redirect sign-in: the message, "try again" (back to the choice) and the way back to the RP. */
+  #redirectFailedPage(ctx: Ctx, code: HubErrorCode, message: Localized): void {
+    sendHtml(
+      ctx.res,
+      200,
+      errorPage({
+        lang: ctx.lang,
+        tenant: ctx.tenant,
+        message,
+        code,
+        retry: { url: `/login/${ctx.uid}`, label: T.tryAgain[ctx.lang] },
+        back: this.#back(ctx),
+      }),
+    );
+  }
+
   async #status(ctx: Ctx, methodId: string): Promise<void> {
     let tx = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
     if (!tx || tx.method !== methodId) throw new HubError('TRANSACTION_NOT_FOUND', { detail: 'no order for this sign-in' });
@@ -614,6 +776,10 @@ export class LoginRoutes {
     const tx = await this.#d.store.consume<LoginTx>(TX_NS, ctx.uid);
     if (!tx || tx.state !== 'complete' || !tx.identity) throw new HubError('TRANSACTION_REPLAYED', { detail: 'complete: lost the race for a one-shot completion' });
     const identity = tx.identity as unknown as Identity;
+    if (identity.staff && identity.staff.tenant !== ctx.tenant?.id) {
+      // A staff IdP vouches for its own municipality's staff, for that municipality's services only.
+      throw new HubError('TENANT_MISMATCH', { detail: `staff of ${identity.staff.tenant} signing in to a client of ${ctx.tenant?.id ?? 'no tenant'}` });
+    }
     const accountId = await this.#d.accounts.record(identity, { clientId: ctx.client.client_id, tenant: ctx.tenant?.id });
     if (!this.#d.config.sso.acrossTenants && ctx.tenant) {
       await this.#d.store.put(SESSION_TENANT_NS, sessionTenantKey(accountId, identity.authTime), ctx.tenant.id, this.#d.config.tokens.sessionTtl);

@@ -4,10 +4,19 @@
  * is stored apart with its own retention.
  */
 import { randomUUID } from 'node:crypto';
-import type { Identity } from '../contracts/identity.ts';
+import type { EidasAttributes, Identity, StaffAttributes } from '../contracts/identity.ts';
 import type { JsonObject, Store } from '../contracts/store.ts';
 import { pairwiseSubject, publicSubject, subjectKey } from '../identity/subject.ts';
-import { CLAIM_AUTHN_PROVIDER, CLAIM_COORDINATION_NUMBER, CLAIM_PERSONAL_IDENTITY_NUMBER } from './claims.ts';
+import {
+  CLAIM_AUTHN_PROVIDER,
+  CLAIM_COORDINATION_NUMBER,
+  CLAIM_EIDAS_COUNTRY,
+  CLAIM_EIDAS_PERSON_IDENTIFIER,
+  CLAIM_EIDAS_PRID,
+  CLAIM_EIDAS_PRID_PERSISTENCE,
+  CLAIM_PERSONAL_IDENTITY_NUMBER,
+  CLAIM_STAFF,
+} from './claims.ts';
 
 export const ACCOUNT_NS = 'account';
 export const EVIDENCE_NS = 'evidence';
@@ -48,6 +57,8 @@ export class Accounts {
       const v = identity[key];
       if (v) record[key] = v;
     }
+    if (identity.eidas) record.eidas = { ...identity.eidas } as unknown as JsonObject;
+    if (identity.staff) record.staff = { ...identity.staff } as unknown as JsonObject;
     await this.#store.put(ACCOUNT_NS, accountId, record, this.#ttl);
     if (identity.evidence && Object.keys(identity.evidence).length) {
       await this.#store.put(
@@ -64,10 +75,35 @@ export class Accounts {
     return this.#store.get<AccountRecord>(ACCOUNT_NS, accountId);
   }
 
+  /** The staff attributes of an account made by a municipality's staff IdP. */
+  static staffOf(a: AccountRecord): StaffAttributes | undefined {
+    return a.subjectType === 'staff' && a.staff && typeof a.staff === 'object' ? (a.staff as unknown as StaffAttributes) : undefined;
+  }
+
+  static eidasOf(a: AccountRecord): EidasAttributes | undefined {
+    return a.subjectType === 'eidas' && a.eidas && typeof a.eidas === 'object' ? (a.eidas as unknown as EidasAttributes) : undefined;
+  }
+
   /** The person's claims under their OIDC names (before destination and scope rules). */
-  static personClaims(a: AccountRecord): Record<string, string | undefined> {
+  static personClaims(a: AccountRecord): Record<string, unknown> {
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const eidas = Accounts.eidasOf(a);
+    const staff = Accounts.staffOf(a);
     return {
+      ...(eidas
+        ? {
+            [CLAIM_EIDAS_PRID]: eidas.prid,
+            [CLAIM_EIDAS_PRID_PERSISTENCE]: eidas.pridPersistence,
+            [CLAIM_EIDAS_PERSON_IDENTIFIER]: eidas.personIdentifier,
+            [CLAIM_EIDAS_COUNTRY]: eidas.country,
+          }
+        : {}),
+      ...(staff
+        ? {
+            email: staff.mail,
+            [CLAIM_STAFF]: { tenant: staff.tenant, employee_id: staff.employeeId, ...(staff.eduPersonPrincipalName ? { eduPersonPrincipalName: staff.eduPersonPrincipalName } : {}) },
+          }
+        : {}),
       given_name: str(a.givenName),
       family_name: str(a.familyName),
       name: str(a.name) ?? ([str(a.givenName), str(a.familyName)].filter(Boolean).join(' ') || undefined),

@@ -8,6 +8,21 @@ export const CLAIM_COORDINATION_NUMBER = 'https://id.oidc.se/claim/coordinationN
 export const CLAIM_AUTHN_PROVIDER = 'https://id.oidc.se/claim/authnProvider';
 export const PARAM_AUTHN_PROVIDER = 'https://id.oidc.se/param/authnProvider';
 
+/** Sweden Connect's eIDAS claims and scopes (OpenID Connect Claims and Scopes Specification 1.0). */
+export const SCOPE_EIDAS_NATURAL_PERSON = 'https://id.swedenconnect.se/scope/eidasNaturalPersonIdentity';
+export const SCOPE_EIDAS_SWEDISH_IDENTITY = 'https://id.swedenconnect.se/scope/eidasSwedishIdentity';
+export const CLAIM_EIDAS_PRID = 'https://id.swedenconnect.se/claim/prid';
+export const CLAIM_EIDAS_PRID_PERSISTENCE = 'https://id.swedenconnect.se/claim/pridPersistence';
+export const CLAIM_EIDAS_PERSON_IDENTIFIER = 'https://id.swedenconnect.se/claim/eidasPersonIdentifier';
+export const CLAIM_EIDAS_COUNTRY = 'https://id.swedenconnect.se/claim/eidasCountry';
+export const CLAIM_MAPPED_PERSONAL_IDENTITY_NUMBER = 'https://id.swedenconnect.se/claim/mappedPersonalIdentityNumber';
+export const CLAIM_MAPPED_COORDINATION_NUMBER = 'https://id.swedenconnect.se/claim/mappedCoordinationNumber';
+export const CLAIM_IDENTITY_BINDING = 'https://id.swedenconnect.se/claim/identityBinding';
+
+/** Staff of a municipality (from its staff IdP): the hub's own scope and claim. */
+export const SCOPE_STAFF = 'urn:idnav:scope:staff';
+export const CLAIM_STAFF = 'urn:idnav:claim:staff';
+
 const NAME_CLAIMS = ['name', 'family_name', 'given_name', 'middle_name', 'birthdate'];
 
 /** oidc-provider's `claims` configuration: scope -> claims it releases. */
@@ -17,6 +32,10 @@ export const CLAIMS_CONFIG: Record<string, string[] | null> = {
   profile: NAME_CLAIMS,
   [SCOPE_NATURAL_PERSON_INFO]: NAME_CLAIMS,
   [SCOPE_NATURAL_PERSON_NUMBER]: [CLAIM_PERSONAL_IDENTITY_NUMBER, CLAIM_COORDINATION_NUMBER],
+  [SCOPE_EIDAS_NATURAL_PERSON]: [CLAIM_EIDAS_PRID, CLAIM_EIDAS_PRID_PERSISTENCE, CLAIM_EIDAS_PERSON_IDENTIFIER, CLAIM_EIDAS_COUNTRY],
+  [SCOPE_EIDAS_SWEDISH_IDENTITY]: [CLAIM_MAPPED_PERSONAL_IDENTITY_NUMBER, CLAIM_MAPPED_COORDINATION_NUMBER, CLAIM_IDENTITY_BINDING],
+  email: ['email'],
+  [SCOPE_STAFF]: [CLAIM_STAFF],
   // Population-registry claims (src/registry/claims.ts): UserInfo by scope, either destination by `claims`.
   ...Object.fromEntries(Object.entries(REGISTRY_CLAIM_SCOPES).map(([claim, scope]) => [scope, [claim]])),
 };
@@ -27,8 +46,20 @@ export const SCOPES = [
   'profile',
   SCOPE_NATURAL_PERSON_INFO,
   SCOPE_NATURAL_PERSON_NUMBER,
+  SCOPE_EIDAS_NATURAL_PERSON,
+  SCOPE_EIDAS_SWEDISH_IDENTITY,
+  'email',
+  SCOPE_STAFF,
   ...Object.values(REGISTRY_CLAIM_SCOPES),
 ];
+
+/** Claims a scope puts in the ID token as well as UserInfo (the rest of a scope's claims go to UserInfo only). */
+const ID_TOKEN_BY_SCOPE: Readonly<Record<string, string>> = {
+  [CLAIM_PERSONAL_IDENTITY_NUMBER]: SCOPE_NATURAL_PERSON_NUMBER,
+  [CLAIM_COORDINATION_NUMBER]: SCOPE_NATURAL_PERSON_NUMBER,
+  [CLAIM_EIDAS_PRID]: SCOPE_EIDAS_NATURAL_PERSON,
+  [CLAIM_EIDAS_PRID_PERSISTENCE]: SCOPE_EIDAS_NATURAL_PERSON,
+};
 
 export type ClaimsRequest = { id_token?: Record<string, unknown> | null; userinfo?: Record<string, unknown> | null };
 
@@ -41,10 +72,10 @@ export function claimsFor(
   use: 'id_token' | 'userinfo',
   scopes: ReadonlySet<string>,
   request: ClaimsRequest | undefined,
-  person: Record<string, string | undefined>,
+  person: Record<string, unknown>,
   allowIdentityNumber: boolean,
-): Record<string, string> {
-  const out: Record<string, string> = {};
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   const numberClaims = new Set([CLAIM_PERSONAL_IDENTITY_NUMBER, CLAIM_COORDINATION_NUMBER]);
   const requestedHere = request?.[use] ?? {};
   const requestedElsewhere = request?.[use === 'id_token' ? 'userinfo' : 'id_token'] ?? {};
@@ -61,7 +92,7 @@ export function claimsFor(
       if (use === 'id_token') out[claim] = value;
     } else if (use === 'userinfo') {
       out[claim] = value; // the provider masks by granted scope
-    } else if (numberClaims.has(claim) && scopes.has(SCOPE_NATURAL_PERSON_NUMBER)) {
+    } else if (ID_TOKEN_BY_SCOPE[claim] && scopes.has(ID_TOKEN_BY_SCOPE[claim]!)) {
       out[claim] = value;
     }
   }

@@ -14,7 +14,20 @@ import { registryClaimsRequested, registryClaimsWanted, type RegistryClaim } fro
 import type { Registry } from '../registry/registry.ts';
 import type { TenantRegistry } from '../tenants/registry.ts';
 import { Accounts, type AccountRecord } from './accounts.ts';
-import { CLAIMS_CONFIG, PARAM_AUTHN_PROVIDER, SCOPES, SCOPE_NATURAL_PERSON_NUMBER, claimsFor, type ClaimsRequest } from './claims.ts';
+import {
+  CLAIMS_CONFIG,
+  CLAIM_COORDINATION_NUMBER,
+  CLAIM_IDENTITY_BINDING,
+  CLAIM_MAPPED_COORDINATION_NUMBER,
+  CLAIM_MAPPED_PERSONAL_IDENTITY_NUMBER,
+  CLAIM_PERSONAL_IDENTITY_NUMBER,
+  PARAM_AUTHN_PROVIDER,
+  SCOPES,
+  SCOPE_NATURAL_PERSON_NUMBER,
+  claimsFor,
+  type ClaimsRequest,
+} from './claims.ts';
+import { parsePersonalNumber } from '../identity/personnummer.ts';
 import { sectorOf, type ClientRegistry } from './clients.ts';
 import { providerJwks, type HubSecrets } from './secrets.ts';
 
@@ -62,6 +75,31 @@ async function registryClaimsFor(
   }
 }
 
+/** Whether the account's subject is a Swedish personal identity or coordination number (the registry knows only those). */
+function hasSwedishNumber(account: AccountRecord): boolean {
+  return account.subjectType === 'personnummer' || account.subjectType === 'samordningsnummer';
+}
+
+/**
+ * A foreign citizen's Swedish number bound by Sweden Connect's Identity Binding Service: always as the
+ * `mapped...` claims (scope eidasSwedishIdentity), and as the personal identity number itself only for
+ * clients that accept one of the binding processes used.
+ */
+function mappedNumberClaims(account: AccountRecord, client: ClientConfig): Record<string, unknown> {
+  const eidas = Accounts.eidasOf(account);
+  const parsed = parsePersonalNumber(eidas?.mappedPersonalIdentityNumber);
+  if (!eidas || !parsed) return {};
+  const bindings = eidas.personalIdentityNumberBinding ?? [];
+  const out: Record<string, unknown> = {
+    [parsed.type === 'samordningsnummer' ? CLAIM_MAPPED_COORDINATION_NUMBER : CLAIM_MAPPED_PERSONAL_IDENTITY_NUMBER]: parsed.normalized,
+    [CLAIM_IDENTITY_BINDING]: bindings.join(';'),
+  };
+  if (bindings.some((b) => client.eidas_accepted_identity_bindings.includes(b))) {
+    out[parsed.type === 'samordningsnummer' ? CLAIM_COORDINATION_NUMBER : CLAIM_PERSONAL_IDENTITY_NUMBER] = parsed.normalized;
+  }
+  return out;
+}
+
 /**
  * Runs once the person is signed in and before the code is issued (also for single sign-on without a
  * login page): looks the person up when the request asks for registry claims, so that an essential
@@ -84,7 +122,7 @@ function registryPrompt(deps: ProviderDeps) {
       const { wanted, essential } = registryClaimsRequested(scopes, claimsParameter, client.allowed_scopes);
       if (!wanted.size && !denies) return Check.NO_NEED_TO_PROMPT;
       const account = await deps.accounts.find(session.accountId);
-      if (!account) return Check.NO_NEED_TO_PROMPT;
+      if (!account || !hasSwedishNumber(account)) return Check.NO_NEED_TO_PROMPT;
       const redirectUri = typeof params?.redirect_uri === 'string' ? params.redirect_uri : undefined;
       const tenant = deps.tenants.forClient(client, redirectUri)?.id;
       let released;
@@ -169,6 +207,19 @@ function loginPolicy(deps: ProviderDeps) {
   const { Check, base } = interactionPolicy;
   const policy = base();
   if (deps.registry) policy.add(registryPrompt(deps));
+  // A municipality's staff identity is that municipality's: another tenant's client gets a new sign-in.
+  policy.get('login')!.checks.add(
+    new Check('staff_tenant', 'the session is a staff sign-in of another municipality', async (ctx) => {
+      const { session, client, params } = ctx.oidc;
+      if (!session?.accountId || !client) return Check.NO_NEED_TO_PROMPT;
+      const account = await deps.accounts.find(session.accountId);
+      const staff = account ? Accounts.staffOf(account) : undefined;
+      if (!staff) return Check.NO_NEED_TO_PROMPT;
+      const c = deps.clients.get(client.clientId);
+      const tenant = c ? deps.tenants.forClient(c, typeof params?.redirect_uri === 'string' ? params.redirect_uri : undefined)?.id : undefined;
+      return tenant === staff.tenant ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+    }),
+  );
   if (deps.config.sso.acrossTenants) return policy;
   policy.get('login')!.checks.add(
     new Check('tenant_boundary', 'the session was made for another municipality', async (ctx) => {
@@ -225,8 +276,10 @@ export function createProvider(deps: ProviderDeps): Provider {
           const scopes = new Set(String(scope ?? '').split(' '));
           const destination = use === 'id_token' ? 'id_token' : 'userinfo';
           const claimsRequest = claimsRequestOf(ctx);
-          const released: Record<string, unknown> = claimsFor(destination, scopes, claimsRequest, Accounts.personClaims(account), allowNumber);
-          if (deps.registry && client) {
+          const person = Accounts.personClaims(account);
+          if (client) Object.assign(person, mappedNumberClaims(account, client));
+          const released: Record<string, unknown> = claimsFor(destination, scopes, claimsRequest, person, allowNumber);
+          if (deps.registry && client && hasSwedishNumber(account)) {
             // Registry claims are fetched only when this client may receive them and this answer carries them.
             const wanted = registryClaimsWanted(destination, scopes, claimsRequest, client.allowed_scopes);
             if (wanted.size) Object.assign(released, await registryClaimsFor(deps, client, account, wanted));
