@@ -85,7 +85,7 @@ function hasSwedishNumber(account: AccountRecord): boolean {
  * `mapped...` claims (scope eidasSwedishIdentity), and as the personal identity number itself only for
  * clients that accept one of the binding processes used.
  */
-function mappedNumberClaims(account: AccountRecord, client: ClientConfig): Record<string, unknown> {
+export function mappedNumberClaims(account: AccountRecord, client: ClientConfig): Record<string, unknown> {
   const eidas = Accounts.eidasOf(account);
   const parsed = parsePersonalNumber(eidas?.mappedPersonalIdentityNumber);
   if (!eidas || !parsed) return {};
