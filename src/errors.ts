@@ -70,6 +70,11 @@ export const ERROR_TABLE: Record<HubErrorCode, ErrorEntry> = {
   },
   CONFIG_INVALID: { oidc: 'server_error', status: 500, message: { sv: 'Tjänsten är felaktigt konfigurerad.', en: 'The service is misconfigured.' } },
   STORE_UNAVAILABLE: { oidc: 'temporarily_unavailable', status: 503, message: UNAVAILABLE },
+  RATE_LIMITED: {
+    oidc: 'temporarily_unavailable',
+    status: 429,
+    message: { sv: 'För många inloggningsförsök. Vänta en stund och försök sedan igen.', en: 'Too many sign-in attempts. Please wait a while and try again.' },
+  },
   INTERNAL: { oidc: 'server_error', status: 500, message: { sv: 'Ett internt fel uppstod. Försök igen.', en: 'An internal error occurred. Please try again.' } },
 };
 

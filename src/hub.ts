@@ -21,6 +21,10 @@ import { errorPage } from './login/pages.ts';
 import { LoginRoutes } from './login/routes.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createAudit, type Audit } from './ops/audit.ts';
+import { newRequestId, requestContext } from './ops/context.ts';
+import { Metrics, instrumentStore } from './ops/metrics.ts';
+import { RateLimiter } from './ops/ratelimit.ts';
+import { readiness } from './ops/readiness.ts';
 import { Registry } from './registry/registry.ts';
 import { Accounts } from './provider/accounts.ts';
 import { ClientRegistry } from './provider/clients.ts';
@@ -48,6 +52,7 @@ export interface Hub {
   store: Store;
   log: Logger;
   audit: Audit;
+  metrics: Metrics;
   /** Registry enrichment, when a registry is configured (its stats count registry calls). */
   registry: Registry | undefined;
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
@@ -77,7 +82,11 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
   const now = options.now ?? Date.now;
   if (config.mode === 'dev') log.warn('dev mode: generated secrets, simulators and demo relying parties; never use it in production');
 
-  const store = createStore(config.store.type === 'redis' ? { type: 'redis', url: config.store.url, keyPrefix: config.store.keyPrefix } : { type: 'memory' });
+  const rawStore = createStore(config.store.type === 'redis' ? { type: 'redis', url: config.store.url, keyPrefix: config.store.keyPrefix } : { type: 'memory' });
+  // Registry stats are read lazily: the registry is built below.
+  let registryRef: Registry | undefined;
+  const metrics = new Metrics({ registryStats: () => registryRef?.stats() ?? { calls: 0, cacheHits: 0, coalesced: 0, withheld: 0, failures: 0 } });
+  const store = instrumentStore(rawStore, metrics);
   try {
     await store.ping();
   } catch (err) {
@@ -101,6 +110,7 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
   }
 
   const { registry, closeRegistry } = await createRegistry(config, { now, log });
+  registryRef = registry;
   const audit = options.audit ?? createAudit(config.audit);
 
   const accounts = new Accounts(
@@ -110,9 +120,12 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
     config.evidence.retentionDays,
   );
   const acrValues = [...new Set([...methods.values()].flatMap((m) => m.acrValues))];
-  const provider = createProvider({ config, secrets, store, clients, tenants, accounts, log, audit, ...(registry ? { registry } : {}), acrValues });
+  const limiter = new RateLimiter(store, config.rateLimits, metrics);
   const proxies = new TrustedProxies(config.trustedProxies);
-  const login = new LoginRoutes({ config, provider, store, clients, tenants, accounts, methods, log, proxies, csrfSecret: secrets.cookieKeys[0]!, now });
+  const provider = createProvider({ config, secrets, store, clients, tenants, accounts, log, audit, metrics, limiter, proxies, ...(registry ? { registry } : {}), acrValues });
+  const login = new LoginRoutes({ config, provider, store, clients, tenants, accounts, methods, log, proxies, csrfSecret: secrets.cookieKeys[0]!, now, metrics, audit, limiter });
+  const metricsAllowed = new TrustedProxies(config.ops.metricsAllowFrom);
+  const ready = readiness({ store, methods, registry, secrets, log });
   const providerCallback = provider.callback();
   const mounts = [...(options.mounts ?? [])];
 
@@ -139,7 +152,14 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
     return true;
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const fromProxy = proxies.trusts(req.socket.remoteAddress ?? '') ? req.headers['x-request-id'] : undefined;
+    const requestId = newRequestId(typeof fromProxy === 'string' ? fromProxy : undefined);
+    res.setHeader('x-request-id', requestId);
+    return requestContext.run({ requestId }, () => handleRequest(req, res));
+  }
+
+  async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', config.issuer);
@@ -164,6 +184,17 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
       if (path.startsWith('/assets/') && req.method === 'GET' && (await assets(res, path))) return;
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/readyz' && req.method === 'GET') {
+        const r = await ready();
+        return sendJson(res, r.ready ? 200 : 503, r, { 'cache-control': 'no-store' });
+      }
+      if (path === '/metrics' && req.method === 'GET') {
+        if (!metricsAllowed.trusts(req.socket.remoteAddress ?? '')) return sendJson(res, 403, { error: 'forbidden' });
+        const m = await metrics.text();
+        res.writeHead(200, { 'content-type': m.contentType, 'cache-control': 'no-store' });
+        res.end(m.body);
+        return;
+      }
       if (config.mode === 'dev' && path === '/dev/test-persons' && req.method === 'GET') return sendJson(res, 200, await devTestPersons());
       if (path === '/favicon.ico') {
         res.writeHead(204, { 'cache-control': 'public, max-age=86400' });
@@ -224,6 +255,7 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
     store,
     log,
     audit,
+    metrics,
     registry,
     handle,
     async listen(port = config.port, host = config.host) {

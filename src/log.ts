@@ -4,6 +4,7 @@
  * personal numbers and JWTs as a second line of defence.
  */
 import pino, { type Logger } from 'pino';
+import { currentRequestId } from './ops/context.ts';
 
 export type { Logger } from 'pino';
 
@@ -88,6 +89,11 @@ export function createLogger(options: LogOptions = {}): Logger {
         },
       },
       serializers: { err: (e: unknown) => (e instanceof Error ? errorObject(e) : e) },
+      // The request every line belongs to (the audit log carries the same id).
+      mixin() {
+        const requestId = currentRequestId();
+        return requestId ? { requestId } : {};
+      },
     },
     options.destination ?? pino.destination({ fd: 1, sync: false }),
   );

@@ -171,6 +171,8 @@ export async function loadConfig(options: LoadConfigOptions): Promise<HubConfig>
     ...(registry && hub.registry
       ? { registry: { type: hub.registry.type, config: registry.config, cache: hub.registry.cache, policy: hub.registry.policy } }
       : {}),
+    rateLimits: hub.rateLimits,
+    ops: hub.ops,
     audit: auditOf(hub, configDir),
     logging: hub.logging,
     dev: { forward: hub.dev.forward },

@@ -133,6 +133,10 @@ export const methodSchema = z.strictObject({
   config: z.record(z.string(), z.unknown()).default({}),
 });
 
+/** `{ limit, windowSeconds }` with defaults; `limit: 0` turns the limit off. */
+const rateLimit = (limit: number, windowSeconds: number) =>
+  z.strictObject({ limit: int(0).default(limit), windowSeconds: int(1, 86_400).default(windowSeconds) }).prefault({});
+
 const deregisteredAction = () =>
   z.enum(['omit', 'release', 'deny'], { error: 'must be "omit", "release" or "deny"' }).default('omit');
 
@@ -189,6 +193,26 @@ export const hubFileSchema = z.strictObject({
   methods: z.array(methodSchema).min(1, 'configure at least one sign-in method'),
   /** The population registry (Navet, KIR) that enriches a signed-in person; absent: no registry claims. */
   registry: registrySchema.optional(),
+  /** Limits against abuse; counters live in the Store, so they hold across processes. */
+  rateLimits: z
+    .strictObject({
+      /** e-ID orders (and IdP redirects) started from one client IP address. */
+      signinStartsPerIp: rateLimit(60, 60),
+      /** e-ID orders started for one personal identity number (when the RP names the person). */
+      signinStartsPerPerson: rateLimit(5, 300),
+      /** Token endpoint requests of one client. */
+      tokenRequestsPerClient: rateLimit(600, 60),
+      /** Failed client authentications of one client id; beyond it, the token endpoint refuses it for the window. */
+      failedClientAuthPerClient: rateLimit(20, 300),
+    })
+    .prefault({}),
+  /** Operations endpoints. */
+  ops: z
+    .strictObject({
+      /** Who may read /metrics: addresses or CIDR blocks (default: loopback and private networks). */
+      metricsAllowFrom: z.array(ipOrCidr()).default(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']),
+    })
+    .prefault({}),
   /** Where audit records go (their own sink, JSON lines). */
   audit: z
     .strictObject({

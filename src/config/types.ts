@@ -49,6 +49,8 @@ export interface HubConfig {
   methods: MethodConfig[];
   /** The population registry; absent when none is configured. */
   registry?: RegistryConfig;
+  rateLimits: Record<'signinStartsPerIp' | 'signinStartsPerPerson' | 'tokenRequestsPerClient' | 'failedClientAuthPerClient', RateLimit>;
+  ops: { metricsAllowFrom: string[] };
   /** Audit sink; `file` is absolute when `to` is `file`. */
   audit: { to: 'stdout' | 'stderr' | 'file' | 'off'; file?: string };
   logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
@@ -67,6 +69,12 @@ export interface MethodConfig {
   type: string;
   /** Adapter config as written (after ${ENV} expansion); validated by the adapter module. */
   config: Record<string, unknown>;
+}
+
+export interface RateLimit {
+  /** Requests allowed per window; 0 turns the limit off. */
+  limit: number;
+  windowSeconds: number;
 }
 
 export interface RegistryConfig {

@@ -14,7 +14,7 @@
  *   GET|POST /login/:uid/abort            back to the RP with access_denied
  *   POST /login/:uid/consent              consent for clients that are not first-party
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import QRCode from 'qrcode';
@@ -38,6 +38,9 @@ import {
 import type { ClientRegistry } from '../provider/clients.ts';
 import { SESSION_TENANT_NS, sessionTenantKey } from '../provider/provider.ts';
 import type { TenantRegistry } from '../tenants/registry.ts';
+import type { Audit } from '../ops/audit.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import type { RateLimiter } from '../ops/ratelimit.ts';
 import { T, genericPageTexts, pickLang, type Lang } from './i18n.ts';
 import { chooserPage, consentPage, errorPage, formPostPage, pollingPage } from './pages.ts';
 
@@ -87,6 +90,9 @@ export interface LoginDeps {
   proxies: TrustedProxies;
   csrfSecret: string;
   now(): number;
+  metrics: Metrics;
+  audit: Audit;
+  limiter: RateLimiter;
 }
 
 interface Interaction {
@@ -156,6 +162,7 @@ export class LoginRoutes {
       await this.#route(ctx, rest);
     } catch (err) {
       const e = toHubError(err);
+      if (e.retryAfterMs && !res.headersSent) res.setHeader('retry-after', String(Math.ceil(e.retryAfterMs / 1000)));
       this.#d.log.error({ errorCode: e.code, detail: e.detail, route: rest[0] ?? 'entry' }, 'login route failed');
       if (res.headersSent) {
         res.end();
@@ -372,6 +379,25 @@ export class LoginRoutes {
 
   // ---- the polling e-ID page ---------------------------------------------------------------------
 
+  /** Rate limits on starting a sign-in: per client IP, and per person when the RP named one. */
+  async #limitStart(ctx: Ctx): Promise<void> {
+    const checks: Array<[Parameters<RateLimiter['hit']>[0], string]> = [['signinStartsPerIp', this.#d.proxies.clientIp(ctx.req)]];
+    const expected = this.#expectedPerson(ctx);
+    // The counter's key holds a digest, not the number.
+    if (expected) checks.push(['signinStartsPerPerson', createHash('sha256').update(`pnr|${expected}`).digest('base64url')]);
+    for (const [name, key] of checks) {
+      const verdict = await this.#d.limiter.hit(name, key);
+      if (!verdict.ok) {
+        this.#d.log.warn({ limit: name, client: ctx.client.client_id }, 'sign-in start refused by a rate limit');
+        throw new HubError('RATE_LIMITED', { detail: `rate limit ${name}`, retryAfterMs: verdict.retryAfterSeconds * 1000 });
+      }
+    }
+  }
+
+  #labels(ctx: Ctx, method: string) {
+    return { method, tenant: ctx.tenant?.id ?? '', client: ctx.client.client_id };
+  }
+
   #adapter(methodId: string): PollingEidAdapter {
     const a = this.#d.methods.get(methodId);
     if (!a || a.kind !== 'polling') throw new HubError('TRANSACTION_NOT_FOUND', { detail: `unknown polling method ${methodId}` });
@@ -396,7 +422,7 @@ export class LoginRoutes {
       const expected = this.#expectedPerson(ctx);
       // Names and birthdate only for clients that may receive them; the number the hub always needs.
       const names = ctx.client.allowed_scopes.includes('profile') || ctx.client.allowed_scopes.includes(SCOPE_NATURAL_PERSON_INFO);
-      const started = await adapter.start({
+      const started = await this.#d.metrics.timeUpstream(adapter.id, 'start', () => adapter.start({
         endUserIp: this.#d.proxies.clientIp(ctx.req),
         returnUrl: `${this.#d.config.issuer}/login/${ctx.uid}/eid/${adapter.id}/return?n=${returnNonce}`,
         userAgent: String(ctx.req.headers['user-agent'] ?? ''),
@@ -404,7 +430,8 @@ export class LoginRoutes {
         ...(acceptable.length ? { acceptableAcr: acceptable } : {}),
         ...(expected ? { personalNumber: expected } : {}),
         releasableAttributes: names ? ['name', 'birthdate'] : [],
-      });
+      }));
+      this.#d.metrics.signinsStarted.inc(this.#labels(ctx, adapter.id));
       this.#d.log.info({ method: adapter.id, client: ctx.client.client_id, tenant: ctx.tenant?.id }, 'e-ID order started');
       return {
         ...base,
@@ -419,6 +446,7 @@ export class LoginRoutes {
     } catch (err) {
       const e = toHubError(err);
       this.#d.log.warn({ method: adapter.id, errorCode: e.code, detail: e.detail }, 'e-ID order could not start');
+      this.#d.metrics.signinsFailed.inc({ ...this.#labels(ctx, adapter.id), reason: e.code });
       return { ...base, handle: null, autoStartToken: null, startedAt: this.#d.now(), state: 'failed', hint: 'error', message: { ...userMessageOf(e) }, code: e.code };
     }
   }
@@ -438,6 +466,7 @@ export class LoginRoutes {
     const adapter = this.#adapter(methodId);
     const existing = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
     if (existing && existing.method === methodId) return existing;
+    await this.#limitStart(ctx);
     if (existing) await this.#endOrder(existing);
     await this.#cancelEarlierOrder(ctx);
     const tx = await this.#newOrder(ctx, adapter, (existing?.seq ?? 0) + 1);
@@ -472,7 +501,9 @@ export class LoginRoutes {
       next = { state: 'failed', code: 'EID_EXPIRED', hint: 'hubDeadline', message: { ...ERROR_TABLE.EID_EXPIRED.message } };
     } else if (await this.#d.store.acquireLease(`poll:${ctx.uid}:${tx.seq}`, adapter.pollIntervalMs + POLL_CALL_ALLOWANCE_MS)) {
       try {
-        const result = await adapter.poll(tx.handle, { device: tx.device });
+        const handle = tx.handle;
+        const result = await this.#d.metrics.timeUpstream(adapter.id, 'poll', () => adapter.poll(handle, { device: tx.device }));
+        this.#d.metrics.eidHints.inc({ method: adapter.id, hint: result.status === 'complete' ? 'complete' : result.hint });
         const errors = (tx.pollErrors ?? 0) + 1;
         if (result.status === 'pending') {
           next = { hint: result.hint, message: { ...result.message }, pollErrors: 0 };
@@ -489,6 +520,7 @@ export class LoginRoutes {
         }
         if (next.state) {
           this.#d.log.info({ method: tx.method, outcome: result.status, hint: result.status === 'failed' ? result.hint : undefined }, 'e-ID order ended');
+          if (next.state === 'failed') this.#d.metrics.signinsFailed.inc({ ...this.#labels(ctx, tx.method), reason: String(next.code) });
         }
       } catch (err) {
         const e = toHubError(err);
@@ -595,6 +627,7 @@ export class LoginRoutes {
     if (ctx.interaction.prompt.name !== 'login') return redirect(ctx.res, `/login/${ctx.uid}`);
     if (!this.#eligibleMethods(ctx).some((m) => m.id === methodId)) throw new HubError('TRANSACTION_MISMATCH', { detail: 'method not offered for this client' });
     const adapter = this.#redirectAdapter(methodId);
+    await this.#limitStart(ctx);
     const existing = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
     if (existing) await this.#endOrder(existing);
     await this.#cancelEarlierOrder(ctx);
@@ -603,16 +636,17 @@ export class LoginRoutes {
     const acceptable = this.#restrictsAcr(ctx) ? this.#acceptableAcr(ctx, adapter.acrValues) : [];
     let begun: RedirectBegin;
     try {
-      begun = await adapter.begin({
+      begun = await this.#d.metrics.timeUpstream(methodId, 'begin', () => adapter.begin({
         returnUrl: `${this.#d.config.issuer}${LoginRoutes.returnPath(methodId)}`,
         relayState: ctx.uid,
         forceAuthn: prompts.includes('login') || p.max_age !== undefined,
         ...(acceptable.length ? { acceptableAcr: acceptable } : {}),
         lang: ctx.lang,
-      });
+      }));
     } catch (err) {
       const e = toHubError(err);
       this.#d.log.warn({ method: methodId, errorCode: e.code, detail: e.detail }, 'redirect sign-in could not start');
+      this.#d.metrics.signinsFailed.inc({ ...this.#labels(ctx, methodId), reason: e.code });
       return this.#redirectFailedPage(ctx, e.code, userMessageOf(e));
     }
     const bind = randomBytes(16).toString('base64url');
@@ -637,6 +671,7 @@ export class LoginRoutes {
     await this.#d.store.put(TX_NS, ctx.uid, tx, this.#d.config.tokens.interactionTtl);
     // The answer arrives by a cross-site POST without our cookies; this one ties it back to this browser.
     appendCookie(ctx.res, this.#bindCookie(ctx.uid), bind, { path: '/login', secure: ctx.url.protocol === 'https:', maxAge: this.#d.config.tokens.interactionTtl });
+    this.#d.metrics.signinsStarted.inc(this.#labels(ctx, methodId));
     this.#d.log.info({ method: methodId, client: ctx.client.client_id, tenant: ctx.tenant?.id, binding: begun.binding }, 'redirect sign-in started');
     if (begun.binding === 'redirect') return redirect(ctx.res, begun.url, 302);
     sendHtml(ctx.res, 200, formPostPage({ lang: ctx.lang, action: begun.url, inputs: begun.fields }));
@@ -676,7 +711,10 @@ export class LoginRoutes {
     if (tx.state !== 'pending' || !tx.handle) return fail(409, 'TRANSACTION_REPLAYED', 'the sign-in already has an answer');
     let patch: Partial<LoginTx>;
     try {
-      const identity = await adapter.complete({ url: `${this.#d.config.issuer}${url.pathname}`, fields, state: tx.handle });
+      const state = tx.handle;
+      const identity = await this.#d.metrics.timeUpstream(methodId, 'complete', () =>
+        adapter.complete({ url: `${this.#d.config.issuer}${url.pathname}`, fields, state }),
+      );
       if (identity.staff && identity.staff.tenant !== tx.tenant) {
         throw new HubError('TENANT_MISMATCH', { detail: `staff of ${identity.staff.tenant} signing in to a client of ${tx.tenant ?? 'no tenant'}` });
       }
@@ -686,6 +724,7 @@ export class LoginRoutes {
       const e = toHubError(err);
       this.#d.log.warn({ method: methodId, errorCode: e.code, detail: e.detail }, 'identity provider answer refused');
       patch = { state: 'failed', hint: 'error', code: e.code, message: { ...userMessageOf(e) } };
+      this.#d.metrics.signinsFailed.inc({ method: methodId, tenant: tx.tenant ?? '', client: tx.clientId, reason: e.code });
     }
     const seq = tx.seq;
     await this.#d.store.update<LoginTx>(TX_NS, uid, (cur) => (cur.seq === seq && cur.state === 'pending' ? ({ ...cur, ...patch } as LoginTx) : undefined));
@@ -754,6 +793,7 @@ export class LoginRoutes {
     if (!this.#csrfOk(ctx.uid, ctx.url.searchParams.get('t') ?? fields.csrf)) throw new HubError('TRANSACTION_LINK_INVALID', { detail: 'retry: bad csrf token' });
     // Two retries at once would start two orders; the lease lets one through.
     if (await this.#d.store.acquireLease(`retry:${ctx.uid}`, 2000)) {
+      await this.#limitStart(ctx);
       const old = await this.#d.store.get<LoginTx>(TX_NS, ctx.uid);
       if (old) await this.#endOrder(old);
       const tx = await this.#newOrder(ctx, this.#adapter(methodId), (old?.seq ?? 0) + 1);
@@ -785,6 +825,19 @@ export class LoginRoutes {
       await this.#d.store.put(SESSION_TENANT_NS, sessionTenantKey(accountId, identity.authTime), ctx.tenant.id, this.#d.config.tokens.sessionTtl);
     }
     this.#d.log.info({ method: identity.method, acr: identity.acr, client: ctx.client.client_id, tenant: ctx.tenant?.id }, 'sign-in completed');
+    this.#d.metrics.signinsCompleted.inc(this.#labels(ctx, tx.method));
+    this.#d.audit.record({
+      event: 'signin.completed',
+      tenant: ctx.tenant?.id,
+      client: ctx.client.client_id,
+      method: identity.method,
+      acr: identity.acr,
+      result: 'success',
+      subjectType: identity.subjectType,
+      subject: identity.subject,
+      account: accountId,
+      ip: this.#d.proxies.clientIp(ctx.req),
+    });
     await this.#d.provider.interactionFinished(
       ctx.req,
       ctx.res,
@@ -800,6 +853,15 @@ export class LoginRoutes {
     if (tx) await this.#endOrder(tx);
     const code = (tx?.code as HubErrorCode | null) ?? 'EID_USER_CANCELLED';
     this.#d.log.info({ client: ctx.client.client_id, errorCode: code }, 'sign-in abandoned');
+    this.#d.audit.record({
+      event: 'signin.ended',
+      tenant: ctx.tenant?.id,
+      client: ctx.client.client_id,
+      method: tx?.method,
+      result: tx?.code ? 'failed' : 'cancelled',
+      reason: code,
+      ip: this.#d.proxies.clientIp(ctx.req),
+    });
     // The person chose to go back. When the e-ID service could not be reached, the RP learns that
     // (temporarily_unavailable); every other way back is the person's decision (access_denied).
     const mapped = toOidcError(new HubError(code));

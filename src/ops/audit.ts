@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino from 'pino';
 import type { HubConfig } from '../config/types.ts';
+import { currentRequestId } from './context.ts';
 
 export interface AuditRecord {
   /** What happened, e.g. `registry.deregistered`. */
@@ -28,7 +29,8 @@ export function auditTo(destination: pino.DestinationStream): Audit {
   return {
     record(record) {
       const { event, ...fields } = record;
-      logger.info(fields, event);
+      const requestId = currentRequestId();
+      logger.info(requestId ? { requestId, ...fields } : fields, event);
     },
     async close() {
       const stream = destination as { flushSync?: () => void };

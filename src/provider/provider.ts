@@ -9,7 +9,10 @@ import type { ModelStore, Store } from '../contracts/store.ts';
 import { pickLang } from '../login/i18n.ts';
 import { errorPage, formPostPage, logoutPage, logoutSuccessPage } from '../login/pages.ts';
 import type { Logger } from '../log.ts';
+import type { TrustedProxies } from '../http/util.ts';
 import type { Audit } from '../ops/audit.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import type { RateLimiter } from '../ops/ratelimit.ts';
 import { registryClaimsRequested, registryClaimsWanted, type RegistryClaim } from '../registry/claims.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { TenantRegistry } from '../tenants/registry.ts';
@@ -40,6 +43,9 @@ export interface ProviderDeps {
   accounts: Accounts;
   log: Logger;
   audit: Audit;
+  metrics: Metrics;
+  limiter: RateLimiter;
+  proxies: TrustedProxies;
   /** Population-registry enrichment; absent when no registry is configured. */
   registry?: Registry;
   /** Every acr value an offered method can produce. */
@@ -410,9 +416,54 @@ export function createProvider(deps: ProviderDeps): Provider {
     ctx.body = formPostPage({ lang: langOf(ctx), action: redirectUri, inputs });
   });
 
+  // Token endpoint: requests per client, and a client that keeps failing authentication is refused for a
+  // while. The client id is known before the body is read only from HTTP Basic authentication; other
+  // requests are counted by the caller's address.
+  provider.use(async (koa, next) => {
+    if (koa.method !== 'POST' || koa.path !== '/token') return next();
+    const key = basicClientId(koa.headers.authorization) ?? `ip:${deps.proxies.clientIp(koa.req)}`;
+    const blocked = await deps.limiter.blocked('failedClientAuthPerClient', key);
+    const verdict = blocked.ok ? await deps.limiter.hit('tokenRequestsPerClient', key) : blocked;
+    if (!verdict.ok) {
+      koa.status = 429;
+      koa.set('retry-after', String(verdict.retryAfterSeconds));
+      koa.set('cache-control', 'no-store');
+      koa.body = { error: 'temporarily_unavailable', error_description: 'too many requests; try again later' };
+      log.warn({ key: key.startsWith('ip:') ? 'by address' : key }, 'token request refused by a rate limit');
+      return;
+    }
+    await next();
+    const failed = koa.status === 401 && (koa.body as { error?: string } | undefined)?.error === 'invalid_client';
+    if (failed) await deps.limiter.failure('failedClientAuthPerClient', key);
+  });
+
+  provider.on('grant.success', (ctx) => {
+    const grantType = String(ctx.oidc.params?.grant_type ?? '');
+    const clientId = ctx.oidc.client?.clientId ?? '';
+    deps.metrics.tokensIssued.inc({ grant_type: grantType, client: clientId });
+    const accountId = ctx.oidc.entities?.AccessToken?.accountId ?? ctx.oidc.entities?.AuthorizationCode?.accountId ?? ctx.oidc.entities?.RefreshToken?.accountId;
+    deps.audit.record({ event: 'token.issued', client: clientId, grantType, account: accountId, ip: deps.proxies.clientIp(ctx.req) });
+  });
+  provider.on('end_session.success', (ctx) => {
+    deps.audit.record({ event: 'logout', client: ctx.oidc.client?.clientId, account: ctx.oidc.session?.accountId, ip: deps.proxies.clientIp(ctx.req) });
+  });
   provider.on('server_error', (_ctx, err) => log.error({ err }, 'provider server_error'));
   provider.on('backchannel.error', (_ctx, err, client) => log.warn({ err: err.message, client: client.clientId }, 'back-channel logout failed'));
   provider.on('backchannel.success', (_ctx, client) => log.info({ client: client.clientId }, 'back-channel logout delivered'));
   provider.on('grant.error', (_ctx, err) => log.info({ error: (err as { error?: string }).error ?? err.message }, 'token request refused'));
   return provider;
+}
+
+/** The client id of an HTTP Basic `Authorization` header (RFC 6749 2.3.1: form-urlencoded), if any. */
+function basicClientId(header: string | undefined): string | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i <= 0) return undefined;
+  try {
+    return decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
 }

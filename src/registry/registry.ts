@@ -102,6 +102,11 @@ export class Registry {
     return this.#adapter.id;
   }
 
+  /** Throws when the registry cannot be reached with the default credentials. */
+  health(): Promise<void> {
+    return this.#adapter.health();
+  }
+
   stats(): RegistryStats {
     return { ...this.#stats };
   }

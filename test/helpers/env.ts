@@ -53,6 +53,8 @@ export interface TestEnvOptions {
   stateDir?: string;
   env?: Record<string, string>;
   watchClients?: boolean;
+  /** Rate limits for this test (all off by default). */
+  rateLimits?: Partial<HubConfig['rateLimits']>;
   /** Changes the loaded config before the hub is built. */
   override?: (config: HubConfig) => HubConfig;
 }
@@ -75,8 +77,11 @@ export async function startTestEnv(o: TestEnvOptions = {}): Promise<TestEnv> {
     env.REDIS_URL = process.env.REDIS_URL;
   }
   const loaded = await loadConfig({ configDir: resolve(o.configDir ?? 'config'), env, adapterModules, registryModules });
+  const off = { limit: 0, windowSeconds: 60 };
   const config: HubConfig = (o.override ?? ((c) => c))({
     ...loaded,
+    // Every test sign-in comes from 127.0.0.1: the limits are off unless a test sets its own.
+    rateLimits: { signinStartsPerIp: off, signinStartsPerPerson: off, tokenRequestsPerClient: off, failedClientAuthPerClient: off, ...o.rateLimits },
     stateDir: o.stateDir ?? mkdtempSync(join(tmpdir(), 'idnav-state-')),
     ...(loaded.store.type === 'redis' ? { store: { ...loaded.store, keyPrefix: `idnav-test:${port}:` } } : {}),
   });

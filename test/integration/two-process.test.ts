@@ -60,6 +60,9 @@ describe('two hub processes sharing Redis', { skip: REDIS_URL ? false : 'REDIS_U
       // Both processes start at once on an empty state dir: they must end up with the same secrets.
       IDNAV_STATE_DIR: mkdtempSync(join(tmpdir(), 'idnav-2p-')),
       NODE_ENV: 'test',
+      // Small limits, so that the rate-limit test below reaches them (the first test starts one sign-in).
+      IDNAV_LIMIT_SIGNIN_PER_IP: '4',
+      IDNAV_LIMIT_FAILED_CLIENT_AUTH: '2',
     };
     const hubs = await Promise.all(
       [portA, portB].map((port) => spawnUntil(['src/main.ts'], { ...shared, PORT: String(port) }, (l) => l.includes('idnav is listening'))),
@@ -125,5 +128,54 @@ describe('two hub processes sharing Redis', { skip: REDIS_URL ? false : 'REDIS_U
       assert.ok(times[i]! - times[i - 1]! >= 1990, `collects ${times[i]! - times[i - 1]!} ms apart`);
     }
     assert.ok(n > 20, 'both processes served many requests');
+  });
+
+  it('counts rate limits across both processes: sign-in starts per address, failed client authentications', async () => {
+    const rp = await oc.discovery(new URL(issuer), 'kommun-app', {}, oc.None(), { execute: [oc.allowInsecureRequests] });
+    const redirectUri = 'http://127.0.0.1:8765/callback';
+    let started = 0;
+    let refused: { status: number; retryAfter: string | null; html: string } | undefined;
+    for (let i = 0; i < 8 && !refused; i++) {
+      const port = i % 2 === 0 ? portA : portB;
+      const browser = new Browser();
+      browser.rewrite = (u) => (u.origin === issuer ? new URL(u.href.replace(issuer, `http://localhost:${port}`)) : u);
+      const verifier = oc.randomPKCECodeVerifier();
+      const url = oc.buildAuthorizationUrl(rp, {
+        redirect_uri: redirectUri,
+        scope: 'openid',
+        code_challenge: await oc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state: oc.randomState(),
+      });
+      const { res, url: chooser } = await browser.follow(url, () => false);
+      const html = await res.text();
+      const action = /action="([^"]*\/choose\/bankid)"/.exec(html)![1]!;
+      const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+      const chose = await browser.postForm(new URL(action, chooser), { csrf });
+      await chose.body?.cancel();
+      const page = await browser.get(new URL(chose.headers.get('location')!, chooser));
+      if (page.status === 429) refused = { status: page.status, retryAfter: page.headers.get('retry-after'), html: await page.text() };
+      else {
+        assert.equal(page.status, 200);
+        await page.body?.cancel();
+        started++;
+      }
+    }
+    assert.ok(refused, 'a sign-in start was refused');
+    assert.equal(started + 1, 4, 'four starts per address and minute across both processes (one by the test above)');
+    assert.ok(Number(refused.retryAfter) > 0, 'Retry-After is set');
+    assert.match(refused.html, /För många inloggningsförsök/);
+
+    // Failed client authentications at the token endpoint, alternating between the processes.
+    const token = (port: number, secret: string) =>
+      fetch(`http://localhost:${port}/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`e-tjanst:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=authorization_code&code=nothing&redirect_uri=http%3A%2F%2Flocalhost%2Fcb',
+      });
+    for (let i = 0; i < 3; i++) assert.equal((await token(i % 2 === 0 ? portA : portB, 'wrong-secret')).status, 401);
+    const blocked = await token(portB, 'dev-e-tjanst-secret-7f3c9a1e5b2d4f6a8c0e1b3d5f7a9c2e');
+    assert.equal(blocked.status, 429, 'the client is refused for a while, even with the right secret');
+    assert.ok(Number(blocked.headers.get('retry-after')) > 0);
   });
 });
