@@ -57,7 +57,10 @@ export interface Hub {
   registry: Registry | undefined;
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   listen(port?: number, host?: string): Promise<{ server: Server; url: string }>;
-  close(): Promise<void>;
+  /** Re-reads the client files (SIGHUP); resolves true when the new set was taken into use. */
+  reload(): Promise<boolean>;
+  /** Stops accepting requests, lets those in progress finish for up to `graceMs`, then releases everything. */
+  close(graceMs?: number): Promise<void>;
 }
 
 const ASSETS_DIR = join(import.meta.dirname, 'login', 'assets');
@@ -182,9 +185,13 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
         }
       }
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+      // Behind TLS (an https issuer: required in production), browsers are told to stay on https.
+      if (httpsIssuer) res.setHeader('strict-transport-security', 'max-age=31536000');
       if (path.startsWith('/assets/') && req.method === 'GET' && (await assets(res, path))) return;
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (path === '/readyz' && req.method === 'GET') {
+        // While shutting down, the load balancer is told to stop sending new requests here.
+        if (closing) return sendJson(res, 503, { ready: false, status: 'shutting-down', checks: {} }, { 'cache-control': 'no-store' });
         const r = await ready();
         return sendJson(res, r.ready ? 200 : 503, r, { 'cache-control': 'no-store' });
       }
@@ -249,6 +256,8 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
   }
 
   let server: Server | undefined;
+  let closing = false;
+  const httpsIssuer = config.issuer.startsWith('https://');
   return {
     config,
     provider,
@@ -269,11 +278,25 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
       const addr = server.address() as AddressInfo;
       return { server, url: `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}` };
     },
-    async close() {
+    async reload() {
+      // Clients reload without a restart (also on file changes); tenants, methods and keys need one.
+      return clients.reload();
+    },
+    async close(graceMs = 0) {
+      closing = true;
       clients.close();
       if (server) {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server!.close(() => resolve()));
+        const s = server;
+        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+        // Requests already being answered may finish (a sign-in's state is in the Store, so a person
+        // whose next request lands on another process carries on there); idle connections go now.
+        s.closeIdleConnections();
+        // Keep-alive connections whose request has just been answered become idle: close them as they do.
+        const sweep = setInterval(() => s.closeIdleConnections(), 100);
+        const grace = setTimeout(() => s.closeAllConnections(), graceMs);
+        await closed;
+        clearInterval(sweep);
+        clearTimeout(grace);
       }
       for (const m of methods.values()) await m.close().catch(() => undefined);
       await closeRegistry();

@@ -8,6 +8,9 @@ import { ConfigError, loadConfig } from './config/load.ts';
 import { HubError } from './errors.ts';
 import { createHub, type HubOptions } from './hub.ts';
 
+/** How long requests in progress may take to finish on SIGTERM (a BankID status call takes well under this). */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 export async function startHub(options: HubOptions & { configDir?: string } = {}) {
   const configDir = resolve(options.configDir ?? process.env.IDNAV_CONFIG ?? 'config');
   let config;
@@ -28,13 +31,17 @@ export async function startHub(options: HubOptions & { configDir?: string } = {}
     const shutdown = (signal: string) => {
       if (closing) return;
       closing = true;
-      hub.log.info({ signal }, 'shutting down');
-      const force = setTimeout(() => process.exit(1), 10_000);
+      hub.log.info({ signal }, 'shutting down: finishing requests in progress');
+      const force = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS + 5000);
       force.unref();
-      void hub.close().then(() => process.exit(0));
+      void hub.close(SHUTDOWN_GRACE_MS).then(() => process.exit(0));
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGHUP', () => {
+      hub.log.info('SIGHUP: reloading client configuration');
+      void hub.reload();
+    });
     return hub;
   } catch (err) {
     if (err instanceof HubError) {
