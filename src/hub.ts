@@ -25,6 +25,7 @@ import { newRequestId, requestContext } from './ops/context.ts';
 import { Metrics, instrumentStore } from './ops/metrics.ts';
 import { RateLimiter } from './ops/ratelimit.ts';
 import { readiness } from './ops/readiness.ts';
+import { certificateSources, readCertificates } from './cli/certs.ts';
 import { Registry } from './registry/registry.ts';
 import { Accounts } from './provider/accounts.ts';
 import { ClientRegistry } from './provider/clients.ts';
@@ -128,7 +129,9 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
   const provider = createProvider({ config, secrets, store, clients, tenants, accounts, log, audit, metrics, limiter, proxies, ...(registry ? { registry } : {}), acrValues });
   const login = new LoginRoutes({ config, provider, store, clients, tenants, accounts, methods, log, proxies, csrfSecret: secrets.cookieKeys[0]!, now, metrics, audit, limiter });
   const metricsAllowed = new TrustedProxies(config.ops.metricsAllowFrom);
-  const ready = readiness({ store, methods, registry, secrets, log });
+  const certificates = await certificatesOf(config, log);
+  metrics.setCertificates(certificates);
+  const ready = readiness({ store, methods, registry, secrets, log, certificates: () => certificates });
   const providerCallback = provider.callback();
   const mounts = [...(options.mounts ?? [])];
 
@@ -340,4 +343,20 @@ const TEST_PERSONS_FILE = join(import.meta.dirname, '..', 'fixtures', 'test-pers
 async function devTestPersons(): Promise<Array<{ personalNumber: string; name: string; tags: string[] }>> {
   const list = JSON.parse(await readFile(TEST_PERSONS_FILE, 'utf8')) as Array<{ personalNumber: string; name: string; tags?: string[] }>;
   return list.map((p) => ({ personalNumber: p.personalNumber, name: p.name, tags: p.tags ?? [] }));
+}
+
+/** Every certificate the configuration names (client certificates, pinned CAs, IdP signing certificates). */
+async function certificatesOf(config: HubConfig, log: Logger): Promise<Array<{ file: string; subject: string; notAfter: number }>> {
+  const out: Array<{ file: string; subject: string; notAfter: number }> = [];
+  for (const source of certificateSources(config)) {
+    const read = await readCertificates(source);
+    if ('problem' in read) continue; // `config check` reports unreadable files
+    for (const cert of read.certificates) {
+      const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? cert.subject.split('\n')[0] ?? '';
+      out.push({ file: source.file, subject: cn, notAfter: cert.validToDate.getTime() });
+    }
+  }
+  const soon = out.filter((c) => c.notAfter - Date.now() < 30 * 86_400_000);
+  for (const c of soon) log.warn({ file: c.file, subject: c.subject, notAfter: new Date(c.notAfter).toISOString() }, 'certificate expires within 30 days');
+  return out;
 }

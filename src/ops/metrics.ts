@@ -43,11 +43,16 @@ export class Metrics {
     this.storeLatency = new client.Histogram({ name: 'idnav_store_seconds', help: 'Time of the hub’s own Store operations', labelNames: ['operation'], buckets: STORE_BUCKETS, registers: [r] });
     this.tokensIssued = new client.Counter({ name: 'idnav_tokens_issued_total', help: 'Token endpoint successes by grant type', labelNames: ['grant_type', 'client'], registers: [r] });
     this.rateLimited = new client.Counter({ name: 'idnav_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['limit'], registers: [r] });
+    const certificates = () => this.#certificates;
     this.certificateExpiry = new client.Gauge({
       name: 'idnav_certificate_expiry_seconds',
       help: 'Seconds until a certificate the hub uses or trusts expires (negative: expired)',
       labelNames: ['file', 'subject'],
       registers: [r],
+      collect() {
+        const now = Date.now();
+        for (const c of certificates()) this.set({ file: c.file, subject: c.subject }, Math.round((c.notAfter - now) / 1000));
+      },
     });
     const stats = options.registryStats;
     if (stats) {
@@ -66,6 +71,13 @@ export class Metrics {
       gauge('idnav_registry_withheld_total', 'Registry lookups of protected persons (nothing released)', (s) => s.withheld);
       gauge('idnav_registry_failures_total', 'Registry lookups that failed (registry unavailable)', (s) => s.failures);
     }
+  }
+
+  #certificates: ReadonlyArray<{ file: string; subject: string; notAfter: number }> = [];
+
+  /** The certificates whose expiry the gauge reports (read once at start-up). */
+  setCertificates(list: ReadonlyArray<{ file: string; subject: string; notAfter: number }>): void {
+    this.#certificates = list;
   }
 
   /** Times `fn` as a call to an upstream service. */

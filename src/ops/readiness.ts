@@ -42,6 +42,8 @@ export function readiness(deps: {
   log: Logger;
   /** How long upstream results are reused (default 15 s). */
   upstreamCacheMs?: number;
+  /** The certificates the hub uses or trusts (expired ones make the answer degraded). */
+  certificates?: () => ReadonlyArray<{ file: string; notAfter: number }>;
 }): () => Promise<Readiness> {
   const cacheMs = deps.upstreamCacheMs ?? UPSTREAM_CACHE_MS;
   let upstream: { at: number; checks: Record<string, string> } | undefined;
@@ -68,7 +70,11 @@ export function readiness(deps: {
       store: await withTimeout(() => deps.store.ping()),
       keys: deps.secrets.signingKeys.some((k) => k.status === 'active') ? 'ok' : 'error: no active signing key',
     };
-    const others = await upstreamChecks();
+    const others = { ...(await upstreamChecks()) };
+    if (deps.certificates) {
+      const expired = deps.certificates().filter((c) => c.notAfter <= Date.now());
+      others.certificates = expired.length ? `error: expired: ${[...new Set(expired.map((c) => c.file))].join(', ')}` : 'ok';
+    }
     const ready = Object.values(own).every((v) => v === 'ok');
     const degraded = Object.values(others).some((v) => v !== 'ok');
     return { ready, status: !ready ? 'not-ready' : degraded ? 'degraded' : 'ready', checks: { ...own, ...others } };
