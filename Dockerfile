@@ -2,15 +2,19 @@
 # step. The configuration is not part of the image: mount the config directory at /etc/idnav
 # (read-only) and the secret files it names, e.g.
 #   docker run -p 3000:3000 -v /srv/idnav/config:/etc/idnav:ro -v /srv/idnav/secrets:/run/secrets:ro idnav
-FROM node:24-bookworm-slim
 
+# Stage 1: runtime dependencies only. The `node` development dependency is not installed: the image's
+# own Node.js 24 runs the hub. Nothing of npm's cache reaches the final image.
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
-
-# Runtime dependencies only. The `node` development dependency is not installed: the image's own
-# Node.js 24 runs the hub.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts
 
+# Stage 2: the hub.
+FROM node:24-bookworm-slim
+WORKDIR /app
+COPY --from=deps /app/node_modules node_modules/
+COPY package.json ./
 # The hub and its adapters; .dockerignore keeps the simulators and tests out.
 COPY src/ src/
 COPY adapters/ adapters/
