@@ -7,10 +7,12 @@ import type { RegistryAdapterModule } from '../src/contracts/registry.ts';
 import { bankIdModule } from './bankid/index.ts';
 import { frejaModule } from './freja/index.ts';
 import { navetModule } from './navet/index.ts';
+import { samlModule } from './saml/index.ts';
 
 export const adapterModules: Record<string, EidAdapterModule<any>> = {
   [bankIdModule.type]: bankIdModule,
   [frejaModule.type]: frejaModule,
+  [samlModule.type]: samlModule,
 };
 
 /** Population registries: config `registry.type` -> module. */

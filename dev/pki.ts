@@ -66,6 +66,24 @@ export interface DevPki {
   frejaSigningKey: string;
   frejaSigningNextCert: string;
   frejaSigningNextKey: string;
+  /** The hub's SAML SP keys (self-signed, as SAML metadata uses them): AuthnRequest signing and assertion decryption. */
+  samlSpSigningKey: string;
+  samlSpSigningCert: string;
+  samlSpEncryptionKey: string;
+  samlSpEncryptionCert: string;
+  /** The simulated SAML IdPs' keys: response signing and metadata signing (the hub pins the latter), per persona. */
+  samlIdpEidasSigningKey: string;
+  samlIdpEidasSigningCert: string;
+  samlIdpEidasMetadataKey: string;
+  samlIdpEidasMetadataCert: string;
+  samlIdpSwedenConnectSigningKey: string;
+  samlIdpSwedenConnectSigningCert: string;
+  samlIdpSwedenConnectMetadataKey: string;
+  samlIdpSwedenConnectMetadataCert: string;
+  samlIdpKarlstadAdfsSigningKey: string;
+  samlIdpKarlstadAdfsSigningCert: string;
+  samlIdpKarlstadAdfsMetadataKey: string;
+  samlIdpKarlstadAdfsMetadataCert: string;
 }
 
 type FileKey = Exclude<keyof DevPki, 'dir' | 'rpPfxPassphrase' | 'pfxPassphrase'>;
@@ -74,7 +92,7 @@ type FileKey = Exclude<keyof DevPki, 'dir' | 'rpPfxPassphrase' | 'pfxPassphrase'
 export const DEV_PFX_PASSPHRASE = 'qwerty123';
 
 const MANIFEST = 'manifest.json';
-const MANIFEST_FORMAT = 2;
+const MANIFEST_FORMAT = 3;
 const VALIDITY_DAYS = 730;
 
 const FILES: Record<FileKey, string> = {
@@ -112,6 +130,22 @@ const FILES: Record<FileKey, string> = {
   frejaSigningKey: 'freja-signing.key.pem',
   frejaSigningNextCert: 'freja-signing-next.crt.pem',
   frejaSigningNextKey: 'freja-signing-next.key.pem',
+  samlSpSigningKey: 'saml-sp-signing.key.pem',
+  samlSpSigningCert: 'saml-sp-signing.crt.pem',
+  samlSpEncryptionKey: 'saml-sp-encryption.key.pem',
+  samlSpEncryptionCert: 'saml-sp-encryption.crt.pem',
+  samlIdpEidasSigningKey: 'saml-idp-eidas-signing.key.pem',
+  samlIdpEidasSigningCert: 'saml-idp-eidas-signing.crt.pem',
+  samlIdpEidasMetadataKey: 'saml-idp-eidas-metadata.key.pem',
+  samlIdpEidasMetadataCert: 'saml-idp-eidas-metadata.crt.pem',
+  samlIdpSwedenConnectSigningKey: 'saml-idp-sweden-connect-signing.key.pem',
+  samlIdpSwedenConnectSigningCert: 'saml-idp-sweden-connect-signing.crt.pem',
+  samlIdpSwedenConnectMetadataKey: 'saml-idp-sweden-connect-metadata.key.pem',
+  samlIdpSwedenConnectMetadataCert: 'saml-idp-sweden-connect-metadata.crt.pem',
+  samlIdpKarlstadAdfsSigningKey: 'saml-idp-karlstad-adfs-signing.key.pem',
+  samlIdpKarlstadAdfsSigningCert: 'saml-idp-karlstad-adfs-signing.crt.pem',
+  samlIdpKarlstadAdfsMetadataKey: 'saml-idp-karlstad-adfs-metadata.key.pem',
+  samlIdpKarlstadAdfsMetadataCert: 'saml-idp-karlstad-adfs-metadata.crt.pem',
 };
 
 interface Manifest {
@@ -456,7 +490,36 @@ async function generateInto(dir: string): Promise<void> {
     makeLeaf(frejaSigningCa, org('Verisec AB', 'Freja eID Test Signing 2'), 'signing', now),
   ]);
 
+  // SAML keys are self-signed: SAML metadata carries certificates only as key holders.
+  const selfSigned = async (cn: string): Promise<Issued> => makeCa(org('idnav SAML', cn), now);
+  const [spSigning, spEncryption, eidasSigning, eidasMetadata, scSigning, scMetadata, adfsSigning, adfsMetadata] = await Promise.all([
+    selfSigned('idnav SAML SP signing'),
+    selfSigned('idnav SAML SP encryption'),
+    selfSigned('eIDAS connector signing (simulator)'),
+    selfSigned('eIDAS connector metadata (simulator)'),
+    selfSigned('Sweden Connect IdP signing (simulator)'),
+    selfSigned('Sweden Connect IdP metadata (simulator)'),
+    selfSigned('Karlstad AD FS signing (simulator)'),
+    selfSigned('Karlstad AD FS metadata (simulator)'),
+  ]);
+
   const contents: Record<FileKey, string | Buffer> = {
+    samlSpSigningKey: keyPem(spSigning),
+    samlSpSigningCert: certPem(spSigning),
+    samlSpEncryptionKey: keyPem(spEncryption),
+    samlSpEncryptionCert: certPem(spEncryption),
+    samlIdpEidasSigningKey: keyPem(eidasSigning),
+    samlIdpEidasSigningCert: certPem(eidasSigning),
+    samlIdpEidasMetadataKey: keyPem(eidasMetadata),
+    samlIdpEidasMetadataCert: certPem(eidasMetadata),
+    samlIdpSwedenConnectSigningKey: keyPem(scSigning),
+    samlIdpSwedenConnectSigningCert: certPem(scSigning),
+    samlIdpSwedenConnectMetadataKey: keyPem(scMetadata),
+    samlIdpSwedenConnectMetadataCert: certPem(scMetadata),
+    samlIdpKarlstadAdfsSigningKey: keyPem(adfsSigning),
+    samlIdpKarlstadAdfsSigningCert: certPem(adfsSigning),
+    samlIdpKarlstadAdfsMetadataKey: keyPem(adfsMetadata),
+    samlIdpKarlstadAdfsMetadataCert: certPem(adfsMetadata),
     navetServerCa: certPem(navetServerCa),
     navetServerCert: certPem(navetServer),
     navetServerKey: keyPem(navetServer),

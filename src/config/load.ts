@@ -643,13 +643,17 @@ function auditOf(hub: HubFile, configDir: string): HubConfig['audit'] {
   return { to, file };
 }
 
-/** String values of keys ending in `File` become absolute paths (relative ones against `baseDir`). */
+/** String values of keys ending in `File`, and string items of lists under keys ending in `Files` or `Certificates`, become absolute paths (relative ones against `baseDir`). */
 function resolveFilePaths(value: unknown, baseDir: string): unknown {
   if (Array.isArray(value)) return value.map((v) => resolveFilePaths(v, baseDir));
   if (!isPlainObject(value)) return value;
   const out: Raw = {};
   for (const [key, item] of Object.entries(value)) {
-    out[key] = /File$/.test(key) && typeof item === 'string' && item !== '' ? path.resolve(baseDir, item) : resolveFilePaths(item, baseDir);
+    if (/File$/.test(key) && typeof item === 'string' && item !== '') out[key] = path.resolve(baseDir, item);
+    else if (/(Files|Certificates)$/.test(key) && Array.isArray(item)) {
+      // Lists of files (`encryptionKeyFiles`, `signingCertificates`): each string item is a path.
+      out[key] = item.map((v) => (typeof v === 'string' && v !== '' ? path.resolve(baseDir, v) : resolveFilePaths(v, baseDir)));
+    } else out[key] = resolveFilePaths(item, baseDir);
   }
   return out;
 }

@@ -63,6 +63,7 @@ export async function startTestEnv(o: TestEnvOptions = {}): Promise<TestEnv> {
   const sims = o.sims ?? (await startSimulators({ pkiDir: TEST_PKI_DIR, ...(o.bankid ? { bankid: o.bankid } : {}), ...(o.freja ? { freja: o.freja } : {}) }));
   const port = await freePort();
   const issuer = `http://localhost:${port}`;
+  if (!o.sims) sims.setHubIssuer(issuer);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...sims.env,

@@ -208,8 +208,9 @@ describe('Freja eID sign-in', () => {
       const html = await res.text();
       return [...html.matchAll(/action="[^"]*\/choose\/([a-z0-9:_-]+)"/g)].map((m) => m[1]);
     };
-    assert.deepEqual(await names('karlstad'), ['bankid', 'freja']);
-    assert.deepEqual(await names('arjang'), ['freja', 'bankid']);
+    assert.deepEqual(await names('karlstad'), ['bankid', 'freja', 'saml:sweden-connect', 'saml:eidas', 'saml:karlstad-adfs']);
+    assert.deepEqual(await names('arjang'), ['freja', 'bankid', 'saml:eidas']);
+    assert.deepEqual(await names('kil'), ['bankid', 'freja', 'saml:eidas'], "Karlstad's staff IdP is Karlstad's only");
     assert.deepEqual(await names('storfors'), ['bankid']);
 
     const { req } = await request(env, 'karlstad', { 'https://id.oidc.se/param/authnProvider': FREJA });
@@ -240,7 +241,9 @@ describe('Freja eID sign-in', () => {
     const status = await browser.json<Status & { alternatives?: Array<{ id: string; name: string; url: string }> }>(statusUrlOf(bankidPage.url, html));
     assert.equal(status.status, 'failed');
     assert.equal(status.code, 'EID_UPSTREAM_UNAVAILABLE');
-    assert.deepEqual(status.alternatives?.map((a) => [a.id, a.name]), [['freja', 'Freja eID']]);
+    // Karlstad's other methods, in its order.
+    assert.deepEqual(status.alternatives?.map((a) => a.id), ['freja', 'saml:sweden-connect', 'saml:eidas', 'saml:karlstad-adfs']);
+    assert.equal(status.alternatives?.[0]?.name, 'Freja eID');
     assert.match(html, /Logga in på ett annat sätt/);
     assert.match(html, /data-method="freja"/);
 

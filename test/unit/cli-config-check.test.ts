@@ -51,9 +51,10 @@ describe('idnav config check', () => {
       IDNAV_NAVET_URL: 'https://127.0.0.1:9/na/na_epersondata/V2',
       IDNAV_FREJA_URL: 'https://127.0.0.1:9',
       IDNAV_FREJA_APP_URL: 'http://127.0.0.1:9/dev/freja-app',
+      IDNAV_SAML_IDP_URL: 'http://127.0.0.1:9',
     });
     assert.equal(run.stderr, '');
-    assert.equal(run.stdout, 'config OK: 16 tenants, 3 clients, 2 methods (mode dev)\n');
+    assert.equal(run.stdout, 'config OK: 16 tenants, 3 clients, 5 methods (mode dev)\n');
     assert.equal(run.code, 0);
   });
 
@@ -66,6 +67,7 @@ describe('idnav config check', () => {
       IDNAV_NAVET_URL: 'https://127.0.0.1:9/na/na_epersondata/V2',
       IDNAV_FREJA_URL: 'https://127.0.0.1:9',
       IDNAV_FREJA_APP_URL: 'http://127.0.0.1:9/dev/freja-app',
+      IDNAV_SAML_IDP_URL: 'http://127.0.0.1:9',
     });
     assert.equal(run.code, 0, run.stderr);
   });

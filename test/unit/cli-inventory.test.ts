@@ -38,6 +38,7 @@ function idnav(args: string[], extraEnv: Record<string, string> = {}): Promise<R
     IDNAV_NAVET_URL: 'https://127.0.0.1:9/na/na_epersondata/V2',
     IDNAV_FREJA_URL: 'https://127.0.0.1:9',
     IDNAV_FREJA_APP_URL: 'http://127.0.0.1:9/dev/freja-app',
+    IDNAV_SAML_IDP_URL: 'http://127.0.0.1:9',
     ...extraEnv,
   };
   return new Promise((resolve) => {
@@ -56,10 +57,10 @@ describe('idnav tenants / clients', () => {
     const lines = run.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^ID +KOMMUNKOD +NAME +METHODS +REGISTRY$/);
     assert.equal(lines.length, 1 + 16 + 2);
-    assert.match(run.stdout, /^karlstad +1780 +Karlstads kommun +bankid, freja +-$/m);
-    assert.match(run.stdout, /^kil +1715 +Kils kommun +bankid, freja +own$/m);
+    assert.match(run.stdout, /^karlstad +1780 +Karlstads kommun +bankid, freja, saml:sweden-connect, saml:eidas, saml:karlstad-adfs +-$/m);
+    assert.match(run.stdout, /^kil +1715 +Kils kommun +bankid, freja, saml:eidas +own$/m);
     assert.match(run.stdout, /^storfors +\d{4} +Storfors kommun +bankid +-$/m);
-    assert.match(run.stdout, /^arjang +\d{4} +Årjängs kommun +freja, bankid +-$/m);
+    assert.match(run.stdout, /^arjang +\d{4} +Årjängs kommun +freja, bankid, saml:eidas +-$/m);
     assert.equal(lines.at(-1), "16 tenants; 1 with registry credentials of their own, the others use hub.yaml's");
     // Columns line up: every row starts its KOMMUNKOD where the header does.
     const column = lines[0]!.indexOf('KOMMUNKOD');
@@ -75,7 +76,7 @@ describe('idnav tenants / clients', () => {
       id: 'kil',
       kommunkod: '1715',
       name: { sv: 'Kils kommun', en: 'Kil Municipality' },
-      methods: ['bankid', 'freja'],
+      methods: ['bankid', 'freja', 'saml:eidas'],
       ownRegistryCredentials: true,
     });
     assert.deepEqual(list.filter((t) => t.ownRegistryCredentials).map((t) => t.id), ['kil']);
@@ -88,7 +89,7 @@ describe('idnav tenants / clients', () => {
     const lines = run.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^CLIENT_ID +TENANT +AUTH +REDIRECT_URIS +FIRST_PARTY +ALLOWED_SCOPES$/);
     assert.equal(lines.length, 1 + 3 + 2);
-    assert.match(run.stdout, /^e-tjanst +\* \(16 tenants\) +client_secret_basic +16 +yes +profile https:\/\/id\.oidc\.se\/scope\/naturalPersonNumber .*urn:idnav:scope:guardianship$/m);
+    assert.match(run.stdout, /^e-tjanst +\* \(16 tenants\) +client_secret_basic +16 +yes +profile https:\/\/id\.oidc\.se\/scope\/naturalPersonNumber .*urn:idnav:scope:guardianship .*urn:idnav:scope:staff$/m);
     assert.match(run.stdout, /^kil-skola +kil +private_key_jwt +1 +yes +profile /m);
     assert.match(run.stdout, /^kommun-app +karlstad +none +2 +yes +offline_access profile /m);
     assert.doesNotMatch(run.stdout, /dev-e-tjanst-secret/);

@@ -22,7 +22,7 @@ const stub: AdapterConfigValidator = {
     return { ok: true, config };
   },
 };
-const adapterModules = { bankid: acceptAll, freja: acceptAll, stub };
+const adapterModules = { bankid: acceptAll, freja: acceptAll, saml: acceptAll, stub };
 
 const devEnv = {
   IDNAV_BANKID_URL: 'https://127.0.0.1:9/rp/v6.0',
@@ -31,6 +31,7 @@ const devEnv = {
   IDNAV_NAVET_URL: 'https://127.0.0.1:9/na/na_epersondata/V2',
   IDNAV_FREJA_URL: 'https://127.0.0.1:9',
   IDNAV_FREJA_APP_URL: 'http://127.0.0.1:9/dev/freja-app',
+  IDNAV_SAML_IDP_URL: 'http://127.0.0.1:9',
 };
 
 const tmpRoots: string[] = [];
@@ -109,7 +110,13 @@ describe('loadConfig: the repository config', () => {
     assert.deepEqual(config.secrets, {});
     assert.equal(config.signingKeysFile, undefined);
     assert.deepEqual(config.dev.forward, { '/dev/bankid-app': 'http://127.0.0.1:9/', '/dev/freja-app': 'http://127.0.0.1:9/dev/freja-app' });
-    assert.deepEqual(config.methods.map((m) => [m.id, m.type]), [['bankid', 'bankid'], ['freja', 'freja']]);
+    assert.deepEqual(config.methods.map((m) => [m.id, m.type]), [
+      ['bankid', 'bankid'],
+      ['freja', 'freja'],
+      ['saml:eidas', 'saml'],
+      ['saml:sweden-connect', 'saml'],
+      ['saml:karlstad-adfs', 'saml'],
+    ]);
     assert.equal(config.methods[0]!.config['caFile'], '/nonexistent/pki/bankid-server-ca.pem');
 
     const codes = Object.fromEntries(config.tenants.map((t) => [t.id, t.kommunkod]));
@@ -121,9 +128,13 @@ describe('loadConfig: the repository config', () => {
     const karlstad = config.tenants.find((t) => t.id === 'karlstad')!;
     assert.deepEqual(karlstad.name, { sv: 'Karlstads kommun', en: 'Karlstad Municipality' });
     assert.equal(config.tenants.find((t) => t.id === 'arjang')!.name.sv, 'Årjängs kommun');
-    const expectedMethods: Record<string, string[]> = { storfors: ['bankid'], arjang: ['freja', 'bankid'] };
+    const expectedMethods: Record<string, string[]> = {
+      storfors: ['bankid'],
+      arjang: ['freja', 'bankid', 'saml:eidas'],
+      karlstad: ['bankid', 'freja', 'saml:sweden-connect', 'saml:eidas', 'saml:karlstad-adfs'],
+    };
     for (const t of config.tenants) {
-      assert.deepEqual(t.methods, expectedMethods[t.id] ?? ['bankid', 'freja'], t.id);
+      assert.deepEqual(t.methods, expectedMethods[t.id] ?? ['bankid', 'freja', 'saml:eidas'], t.id);
       assert.ok(contrastWithWhite(t.branding.primaryColor) >= 4.5, t.id);
       assert.ok(contrastWithWhite(t.branding.accentColor) >= 4.5, t.id);
       assert.notEqual(t.branding.primaryColor, t.branding.accentColor);
@@ -188,7 +199,7 @@ methods:
       'hub.yaml: colour: unknown key "colour"',
       'hub.yaml: host: environment variable IDNAV_TEST_UNSET_VARIABLE is not set (or write ${IDNAV_TEST_UNSET_VARIABLE:-default})',
       'hub.yaml: methods[0].config.baseUrl: must be an https URL',
-      'hub.yaml: methods[1].type: unknown method type "nosuchtype" (known: bankid, freja, stub)',
+      'hub.yaml: methods[1].type: unknown method type "nosuchtype" (known: bankid, freja, saml, stub)',
       'hub.yaml: port: expected a number, got a list',
       `hub.yaml: secrets.subjectSecretFile: cannot read ${path.join(dir, 'secrets/missing.txt')}: no such file`,
       'hub.yaml: tokens.idTokenTtl: must be at most 300 seconds (the Swedish OIDC profile caps ID tokens at 5 minutes)',
