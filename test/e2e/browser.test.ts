@@ -175,6 +175,23 @@ describe('sign-in with Freja eID', () => {
   });
 });
 
+describe('sign-in with a foreign eID (eIDAS) through the SAML connector', () => {
+  it('chooser → the connector’s page → a Norwegian test citizen → the signed answer posted back → signed in', async () => {
+    const { ctx, page } = await context();
+    await page.goto(`${env.issuer}${DEMO}/login`);
+    await page.getByRole('button', { name: 'Utländsk e-legitimation (eIDAS, test)' }).click();
+    await page.waitForURL(/\/eidas\/sso/);
+    await page.getByLabel(/Solveig/).check();
+    await page.locator('button[name="action"][value="login"]').click();
+    // The connector's answer is posted to the hub by an auto-submitting form, then the RP is reached.
+    const state = await expectSignedIn(env, page);
+    const claims = state.idTokenClaims as Record<string, unknown>;
+    assert.equal(claims['https://id.oidc.se/claim/authnProvider'], 'urn:idnav:method:saml:eidas');
+    assert.equal(claims.acr, 'http://id.swedenconnect.se/loa/1.0/uncertified-eidas-sub');
+    await closeContext(ctx);
+  });
+});
+
 describe('registry details on the demo e-service', () => {
   it('a guardian sees their two children, and the page passes axe', async () => {
     // axe-core is injected as a script: only this page lifts the CSP for it.
