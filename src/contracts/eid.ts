@@ -40,9 +40,29 @@ export interface PollingStart {
   startedAt: number;
 }
 
+/** What a signing order asks the person to sign (the Swedish OIDC signature extension's sign request). */
+export interface PollingSignRequest extends PollingStartRequest {
+  /** Shown to the person in the e-ID app: what they sign. */
+  visibleText: string;
+  /** `text` (plain) or `markdown` (BankID simpleMarkdownV1; Freja shows it as text). */
+  visibleFormat: 'text' | 'markdown';
+  /** The data to be signed but not shown (the RP's `tbs_data`), base64. */
+  data: string;
+}
+
+/** The signature a signing order produced, as the e-ID service returned it. */
+export interface SignatureEvidence {
+  /** `bankid-xmldsig`: BankID's base64 XML signature; `freja-jws`: Freja's signed result (a compact JWS). */
+  format: 'bankid-xmldsig' | 'freja-jws';
+  /** The signature itself (base64 for BankID, the JWS for Freja). */
+  value: string;
+  /** BankID: the base64 OCSP response for the person's certificate. */
+  ocspResponse?: string;
+}
+
 export type PollResult =
   | { status: 'pending'; hint: string; message: Localized }
-  | { status: 'complete'; identity: Identity }
+  | { status: 'complete'; identity: Identity; signature?: SignatureEvidence }
   | { status: 'failed'; code: HubErrorCode; hint: string; message: Localized };
 
 export interface PollOptions {
@@ -67,6 +87,11 @@ export interface PollingEidAdapter {
   readonly pollIntervalMs: number;
   /** Starts an order. Throws a HubError (with a user message) when the e-ID service refuses. */
   start(request: PollingStartRequest, signal?: AbortSignal): Promise<PollingStart>;
+  /**
+   * Starts a signing order (methods that can sign): the same handle, `poll`, `cancel` and `qrFrame`
+   * follow; a complete poll carries the `signature`.
+   */
+  startSign?(request: PollingSignRequest, signal?: AbortSignal): Promise<PollingStart>;
   poll(handle: string, options: PollOptions): Promise<PollResult>;
   /** Cancels an order at the e-ID service; never throws for an order that has already ended. */
   cancel(handle: string): Promise<void>;
