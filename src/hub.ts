@@ -129,6 +129,16 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
   const provider = createProvider({ config, secrets, store, clients, tenants, accounts, log, audit, metrics, limiter, proxies, ...(registry ? { registry } : {}), acrValues });
   const login = new LoginRoutes({ config, provider, store, clients, tenants, accounts, methods, log, proxies, csrfSecret: secrets.cookieKeys[0]!, now, metrics, audit, limiter });
   const metricsAllowed = new TrustedProxies(config.ops.metricsAllowFrom);
+  // Admin changes are audited: the key set this process signs with, and every client reload.
+  audit.record({
+    event: 'hub.started',
+    mode: config.mode,
+    signingKeys: secrets.signingKeys.map((k) => `${k.kid}:${k.alg}:${k.status}`),
+    tenants: config.tenants.length,
+    clients: config.clients.length,
+    methods: config.methods.map((m) => m.id),
+  });
+  clients.onChange(() => audit.record({ event: 'config.clients.changed', clients: clients.all().map((c) => c.client_id) }));
   const certificates = await certificatesOf(config, log);
   metrics.setCertificates(certificates);
   const ready = readiness({ store, methods, registry, secrets, log, certificates: () => certificates });

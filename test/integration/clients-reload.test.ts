@@ -60,6 +60,10 @@ describe('client files reloaded without a restart', () => {
     assert.equal(await knows(), false);
     writeFileSync(join(dir, 'clients', 'extern-tjanst.yaml'), clientFile(['profile']));
     await until(knows);
+    // An admin change: audited with the clients now in force.
+    const changes = env.audit.map((l) => JSON.parse(l) as { event: string; clients?: string[] }).filter((r) => r.event === 'config.clients.changed');
+    assert.ok(changes.at(-1)?.clients?.includes('extern-tjanst'), JSON.stringify(changes));
+    assert.ok(env.audit.some((l) => l.includes('"event":"hub.started"')), 'the start and its signing keys are audited');
   });
 
   it('never gives the identity number to a client not allowed it', async () => {
