@@ -60,8 +60,11 @@ export interface Hub {
   listen(port?: number, host?: string): Promise<{ server: Server; url: string }>;
   /** Re-reads the client files (SIGHUP); resolves true when the new set was taken into use. */
   reload(): Promise<boolean>;
-  /** Stops accepting requests, lets those in progress finish for up to `graceMs`, then releases everything. */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Answers /readyz with 503 for `drainMs` while serving on, then stops accepting requests, lets those in
+   * progress finish for up to `graceMs`, and releases everything.
+   */
+  close(graceMs?: number, drainMs?: number): Promise<void>;
 }
 
 const ASSETS_DIR = join(import.meta.dirname, 'login', 'assets');
@@ -129,6 +132,9 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
   const provider = createProvider({ config, secrets, store, clients, tenants, accounts, log, audit, metrics, limiter, proxies, ...(registry ? { registry } : {}), acrValues });
   const login = new LoginRoutes({ config, provider, store, clients, tenants, accounts, methods, log, proxies, csrfSecret: secrets.cookieKeys[0]!, now, metrics, audit, limiter });
   const metricsAllowed = new TrustedProxies(config.ops.metricsAllowFrom);
+  // The caller's own address: behind a trusted load balancer, the one it forwarded (the balancer's own
+  // private address must not open the operations endpoints to the internet).
+  const opsCaller = (req: IncomingMessage) => metricsAllowed.trusts(proxies.clientIp(req));
   // Admin changes are audited: the key set this process signs with, and every client reload.
   audit.record({
     event: 'hub.started',
@@ -204,12 +210,14 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (path === '/readyz' && req.method === 'GET') {
         // While shutting down, the load balancer is told to stop sending new requests here.
-        if (closing) return sendJson(res, 503, { ready: false, status: 'shutting-down', checks: {} }, { 'cache-control': 'no-store' });
+        if (closing) return sendJson(res, 503, { ready: false, status: 'shutting-down' }, { 'cache-control': 'no-store' });
         const r = await ready();
-        return sendJson(res, r.ready ? 200 : 503, r, { 'cache-control': 'no-store' });
+        // The checks name hosts and files: only the operations networks see them.
+        const body = opsCaller(req) ? r : { ready: r.ready, status: r.status };
+        return sendJson(res, r.ready ? 200 : 503, body, { 'cache-control': 'no-store' });
       }
       if (path === '/metrics' && req.method === 'GET') {
-        if (!metricsAllowed.trusts(req.socket.remoteAddress ?? '')) return sendJson(res, 403, { error: 'forbidden' });
+        if (!opsCaller(req)) return sendJson(res, 403, { error: 'forbidden' });
         const m = await metrics.text();
         res.writeHead(200, { 'content-type': m.contentType, 'cache-control': 'no-store' });
         res.end(m.body);
@@ -295,8 +303,11 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
       // Clients reload without a restart (also on file changes); tenants, methods and keys need one.
       return clients.reload();
     },
-    async close(graceMs = 0) {
+    async close(graceMs = 0, drainMs = 0) {
       closing = true;
+      // While draining, /readyz answers 503 and everything else is still served, so the load
+      // balancer takes this process out before its connections are refused.
+      if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));
       clients.close();
       if (server) {
         const s = server;

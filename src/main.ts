@@ -10,6 +10,8 @@ import { createHub, type HubOptions } from './hub.ts';
 
 /** How long requests in progress may take to finish on SIGTERM (a BankID status call takes well under this). */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long /readyz says 503 before the listener closes, so the load balancer stops sending requests (IDNAV_SHUTDOWN_DRAIN_MS). */
+const SHUTDOWN_DRAIN_MS = 5000;
 
 export async function startHub(options: HubOptions & { configDir?: string } = {}) {
   const configDir = resolve(options.configDir ?? process.env.IDNAV_CONFIG ?? 'config');
@@ -32,9 +34,10 @@ export async function startHub(options: HubOptions & { configDir?: string } = {}
       if (closing) return;
       closing = true;
       hub.log.info({ signal }, 'shutting down: finishing requests in progress');
-      const force = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS + 5000);
+      const drainMs = Number(process.env.IDNAV_SHUTDOWN_DRAIN_MS ?? SHUTDOWN_DRAIN_MS);
+      const force = setTimeout(() => process.exit(1), drainMs + SHUTDOWN_GRACE_MS + 5000);
       force.unref();
-      void hub.close(SHUTDOWN_GRACE_MS).then(() => process.exit(0));
+      void hub.close(SHUTDOWN_GRACE_MS, drainMs).then(() => process.exit(0));
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));

@@ -126,12 +126,12 @@ export function identityFrom(a: ValidatedAssertion, c: IdentityContext): Identit
     }
     case 'eidas': {
       const prid = required(ATTR.prid, 'prid');
-      if (!PRID.test(prid)) fail(`SAML Response: prid "${shorten(prid, 40)}" is not in the prid format (CC:identifier)`);
+      if (!PRID.test(prid)) fail(`SAML Response: prid (${prid.length} characters) is not in the prid format (CC:identifier)`);
       const persistence = required(ATTR.pridPersistence, 'pridPersistence');
-      if (!/^[ABC]$/.test(persistence)) fail(`SAML Response: pridPersistence "${shorten(persistence, 10)}" is not A, B or C`);
+      if (!/^[ABC]$/.test(persistence)) fail('SAML Response: pridPersistence is not A, B or C');
       const personIdentifier = required(ATTR.eidasPersonIdentifier, 'eidasPersonIdentifier');
       const country = required(ATTR.c, 'c').toUpperCase();
-      if (!/^[A-Z]{2}$/.test(country)) fail(`SAML Response: c "${shorten(country, 10)}" is not an ISO 3166 alpha-2 code`);
+      if (!/^[A-Z]{2}$/.test(country)) fail('SAML Response: c is not an ISO 3166 alpha-2 code');
       const mapped = get(ATTR.mappedPersonalIdentityNumber, 'mappedPersonalIdentityNumber')?.trim();
       const bindingValues = (a.attributes.get(ATTR.personalIdentityNumberBinding) ?? []).filter((v): v is string => typeof v === 'string');
       const bindings = bindingValues.flatMap((v) => v.split(';')).map((v) => v.trim()).filter(Boolean);

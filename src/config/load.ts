@@ -576,6 +576,10 @@ function validateMethods(
     if (!isPlainObject(config)) return; // the schema reports the type
     const resolved = resolveFilePaths(config, configDir) as Record<string, unknown>;
     if (typeof type !== 'string' || type === '') return;
+    // Redirect methods are served under their kind (`/saml/<name>/metadata`, `/login/saml/<name>/acs`).
+    if (type === 'saml' && typeof id === 'string' && !/^saml:[a-z0-9][a-z0-9_-]*$/.test(id)) {
+      problems.add(hubFile, `methods[${i}].id`, `a SAML method's id must be "saml:<name>" (e.g. "saml:${id.replace(/^.*:/, '') || 'eidas'}")`);
+    }
     if (adapterModules) {
       const module = Object.hasOwn(adapterModules, type) ? adapterModules[type] : undefined;
       if (!module) {

@@ -148,7 +148,8 @@ export const registrySchema = z.strictObject({
   cache: z
     .strictObject({
       /** How long a looked-up person is kept (seconds). Short: the registry is the truth. */
-      ttlSeconds: int(1, 86_400).default(300),
+      // At most an hour: a person newly given a protected identity must stop being released soon.
+      ttlSeconds: int(1, 3600).default(300),
       maxEntries: int(1).default(10_000),
     })
     .prefault({}),

@@ -14,7 +14,7 @@
  *   GET|POST /login/:uid/abort            back to the RP with access_denied
  *   POST /login/:uid/consent              consent for clients that are not first-party
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import QRCode from 'qrcode';
@@ -379,12 +379,14 @@ export class LoginRoutes {
 
   // ---- the polling e-ID page ---------------------------------------------------------------------
 
-  /** Rate limits on starting a sign-in: per client IP, and per person when the RP named one. */
-  async #limitStart(ctx: Ctx): Promise<void> {
+  /**
+   * Rate limits on starting a sign-in: per client IP, and per person for an order that reaches a named
+   * person's phone (`boundPerson`; sign-in orders never do: they are started for whoever scans).
+   */
+  async #limitStart(ctx: Ctx, boundPerson?: string): Promise<void> {
     const checks: Array<[Parameters<RateLimiter['hit']>[0], string]> = [['signinStartsPerIp', this.#d.proxies.clientIp(ctx.req)]];
-    const expected = this.#expectedPerson(ctx);
-    // The counter's key holds a digest, not the number.
-    if (expected) checks.push(['signinStartsPerPerson', createHash('sha256').update(`pnr|${expected}`).digest('base64url')]);
+    // The counter's key holds a keyed digest, not the number.
+    if (boundPerson) checks.push(['signinStartsPerPerson', createHmac('sha256', this.#d.csrfSecret).update(`pnr|${boundPerson}`).digest('base64url')]);
     for (const [name, key] of checks) {
       const verdict = await this.#d.limiter.hit(name, key);
       if (!verdict.ok) {
@@ -419,7 +421,6 @@ export class LoginRoutes {
     };
     try {
       const acceptable = this.#restrictsAcr(ctx) ? this.#acceptableAcr(ctx, adapter.acrValues) : [];
-      const expected = this.#expectedPerson(ctx);
       // Names and birthdate only for clients that may receive them; the number the hub always needs.
       const names = ctx.client.allowed_scopes.includes('profile') || ctx.client.allowed_scopes.includes(SCOPE_NATURAL_PERSON_INFO);
       const started = await this.#d.metrics.timeUpstream(adapter.id, 'start', () => adapter.start({
@@ -428,7 +429,8 @@ export class LoginRoutes {
         userAgent: String(ctx.req.headers['user-agent'] ?? ''),
         referringDomain: new URL(this.#d.config.issuer).hostname,
         ...(acceptable.length ? { acceptableAcr: acceptable } : {}),
-        ...(expected ? { personalNumber: expected } : {}),
+        // The `claims` parameter is not signed: a number in it must never make an e-ID service push a
+        // request to that person's phone. It is checked against the signed-in person in #complete.
         releasableAttributes: names ? ['name', 'birthdate'] : [],
       }));
       this.#d.metrics.signinsStarted.inc(this.#labels(ctx, adapter.id));
@@ -723,11 +725,18 @@ export class LoginRoutes {
     } catch (err) {
       const e = toHubError(err);
       this.#d.log.warn({ method: methodId, errorCode: e.code, detail: e.detail }, 'identity provider answer refused');
+      // A second answer to a request already answered (a double submit) must not undo the first.
+      if (e.code === 'TRANSACTION_REPLAYED') return fail(409, 'TRANSACTION_REPLAYED', 'the request was already answered');
       patch = { state: 'failed', hint: 'error', code: e.code, message: { ...userMessageOf(e) } };
       this.#d.metrics.signinsFailed.inc({ method: methodId, tenant: tx.tenant ?? '', client: tx.clientId, reason: e.code });
     }
     const seq = tx.seq;
-    await this.#d.store.update<LoginTx>(TX_NS, uid, (cur) => (cur.seq === seq && cur.state === 'pending' ? ({ ...cur, ...patch } as LoginTx) : undefined));
+    try {
+      await this.#d.store.update<LoginTx>(TX_NS, uid, (cur) => (cur.seq === seq && cur.state === 'pending' ? ({ ...cur, ...patch } as LoginTx) : undefined));
+    } catch (err) {
+      // The sign-in ended meanwhile (cancelled in another tab, expired).
+      return fail(400, 'TRANSACTION_NOT_FOUND', `the sign-in ended before its answer was stored: ${(err as Error).message}`);
+    }
     redirect(res, `/login/${uid}/eid/${methodId}/done`);
     return true;
   }
@@ -816,6 +825,17 @@ export class LoginRoutes {
     const tx = await this.#d.store.consume<LoginTx>(TX_NS, ctx.uid);
     if (!tx || tx.state !== 'complete' || !tx.identity) throw new HubError('TRANSACTION_REPLAYED', { detail: 'complete: lost the race for a one-shot completion' });
     const identity = tx.identity as unknown as Identity;
+    const expected = this.#expectedPerson(ctx);
+    if (expected && identity.subject !== expected) {
+      // The RP said who should sign in (a `value` in the claims parameter): someone else did.
+      throw new HubError('EID_FAILED', {
+        detail: 'the person who signed in is not the one the relying party asked for',
+        userMessage: {
+          sv: 'Du loggade in som en annan person än den tjänsten väntade sig. Logga in med din egen e-legitimation.',
+          en: 'You signed in as another person than the service expected. Sign in with your own e-ID.',
+        },
+      });
+    }
     if (identity.staff && identity.staff.tenant !== ctx.tenant?.id) {
       // A staff IdP vouches for its own municipality's staff, for that municipality's services only.
       throw new HubError('TENANT_MISMATCH', { detail: `staff of ${identity.staff.tenant} signing in to a client of ${ctx.tenant?.id ?? 'no tenant'}` });

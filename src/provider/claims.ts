@@ -74,6 +74,7 @@ export function claimsFor(
   request: ClaimsRequest | undefined,
   person: Record<string, unknown>,
   allowIdentityNumber: boolean,
+  allowedScopes?: readonly string[],
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const numberClaims = new Set([CLAIM_PERSONAL_IDENTITY_NUMBER, CLAIM_COORDINATION_NUMBER]);
@@ -82,6 +83,9 @@ export function claimsFor(
   for (const [claim, value] of Object.entries(person)) {
     if (value === undefined) continue;
     if (numberClaims.has(claim) && !allowIdentityNumber) continue;
+    // A claim is released only to a client allowed one of its scopes, also when the claims parameter
+    // asks for it without the scope.
+    if (allowedScopes && !claimAllowed(claim, allowedScopes)) continue;
     if (claim in requestedHere) {
       out[claim] = value;
       continue;
@@ -97,4 +101,20 @@ export function claimsFor(
     }
   }
   return out;
+}
+
+/** Claim -> the scopes that carry it (from {@link CLAIMS_CONFIG}). */
+const SCOPES_OF_CLAIM: ReadonlyMap<string, readonly string[]> = (() => {
+  const out = new Map<string, string[]>();
+  for (const [scope, claims] of Object.entries(CLAIMS_CONFIG)) {
+    for (const claim of claims ?? []) out.set(claim, [...(out.get(claim) ?? []), scope]);
+  }
+  return out;
+})();
+
+/** Whether a client allowed `allowedScopes` (besides `openid`) may receive `claim`. */
+export function claimAllowed(claim: string, allowedScopes: readonly string[]): boolean {
+  const scopes = SCOPES_OF_CLAIM.get(claim);
+  if (!scopes) return false; // not a claim of any scope: never released
+  return scopes.some((s) => s === 'openid' || allowedScopes.includes(s));
 }

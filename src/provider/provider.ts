@@ -27,6 +27,7 @@ import {
   PARAM_AUTHN_PROVIDER,
   SCOPES,
   SCOPE_NATURAL_PERSON_NUMBER,
+  claimAllowed,
   claimsFor,
   type ClaimsRequest,
 } from './claims.ts';
@@ -284,7 +285,7 @@ export function createProvider(deps: ProviderDeps): Provider {
           const claimsRequest = claimsRequestOf(ctx);
           const person = Accounts.personClaims(account);
           if (client) Object.assign(person, mappedNumberClaims(account, client));
-          const released: Record<string, unknown> = claimsFor(destination, scopes, claimsRequest, person, allowNumber);
+          const released: Record<string, unknown> = claimsFor(destination, scopes, claimsRequest, person, allowNumber, client?.allowed_scopes ?? []);
           if (deps.registry && client && hasSwedishNumber(account)) {
             // Registry claims are fetched only when this client may receive them and this answer carries them.
             const wanted = registryClaimsWanted(destination, scopes, claimsRequest, client.allowed_scopes);
@@ -371,7 +372,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       const scope = String(ctx.oidc.params?.scope ?? 'openid');
       grant.addOIDCScope(scope);
       const requested = (ctx.oidc as unknown as { claims?: ClaimsRequest }).claims ?? {};
-      const names = new Set<string>([...Object.keys(requested.id_token ?? {}), ...Object.keys(requested.userinfo ?? {})]);
+      const allowed = clients.get(clientId)?.allowed_scopes ?? [];
+      // Only claims the client may receive are recorded in its grant.
+      const names = new Set<string>([...Object.keys(requested.id_token ?? {}), ...Object.keys(requested.userinfo ?? {})].filter((c) => claimAllowed(c, allowed)));
       if (names.size) grant.addOIDCClaims([...names]);
       if (!grantId || JSON.stringify(grant.openid ?? {}) !== before) await grant.save();
       return grant;
@@ -416,25 +419,34 @@ export function createProvider(deps: ProviderDeps): Provider {
     ctx.body = formPostPage({ lang: langOf(ctx), action: redirectUri, inputs });
   });
 
-  // Token endpoint: requests per client, and a client that keeps failing authentication is refused for a
-  // while. The client id is known before the body is read only from HTTP Basic authentication; other
-  // requests are counted by the caller's address.
+  // Token endpoint limits. Failed client authentications are counted per client id *and* caller
+  // address, so whoever guesses secrets locks out only themselves, never the real client; requests per
+  // client are counted only once the client has authenticated, so nobody can spend another client's
+  // budget by naming it.
   provider.use(async (koa, next) => {
     if (koa.method !== 'POST' || koa.path !== '/token') return next();
-    const key = basicClientId(koa.headers.authorization) ?? `ip:${deps.proxies.clientIp(koa.req)}`;
-    const blocked = await deps.limiter.blocked('failedClientAuthPerClient', key);
-    const verdict = blocked.ok ? await deps.limiter.hit('tokenRequestsPerClient', key) : blocked;
-    if (!verdict.ok) {
+    const ip = deps.proxies.clientIp(koa.req);
+    const named = basicClientId(koa.headers.authorization);
+    const known = named !== undefined && clients.get(named) ? named : undefined;
+    const failureKey = known ? `client:${known}|ip:${ip}` : `ip:${ip}`;
+    const refuse = (retryAfterSeconds: number, why: string) => {
       koa.status = 429;
-      koa.set('retry-after', String(verdict.retryAfterSeconds));
+      koa.set('retry-after', String(retryAfterSeconds));
       koa.set('cache-control', 'no-store');
       koa.body = { error: 'temporarily_unavailable', error_description: 'too many requests; try again later' };
-      log.warn({ key: key.startsWith('ip:') ? 'by address' : key }, 'token request refused by a rate limit');
-      return;
-    }
+      log.warn({ client: known, limit: why }, 'token request refused by a rate limit');
+    };
+    const failures = await deps.limiter.blocked('failedClientAuthPerClient', failureKey);
+    if (!failures.ok) return refuse(failures.retryAfterSeconds, 'failedClientAuthPerClient');
+    const volume = known ? await deps.limiter.blocked('tokenRequestsPerClient', `client:${known}`) : { ok: true as const };
+    if (!volume.ok) return refuse(volume.retryAfterSeconds, 'tokenRequestsPerClient');
     await next();
-    const failed = koa.status === 401 && (koa.body as { error?: string } | undefined)?.error === 'invalid_client';
-    if (failed) await deps.limiter.failure('failedClientAuthPerClient', key);
+    const authenticated = koa.oidc?.client?.clientId;
+    if (koa.status === 401 && (koa.body as { error?: string } | undefined)?.error === 'invalid_client') {
+      await deps.limiter.failure('failedClientAuthPerClient', failureKey);
+    } else if (authenticated) {
+      await deps.limiter.failure('tokenRequestsPerClient', `client:${authenticated}`);
+    }
   });
 
   provider.on('grant.success', (ctx) => {

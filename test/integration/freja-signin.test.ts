@@ -200,6 +200,24 @@ describe('Freja eID sign-in', () => {
     assert.equal(tokens.claims()!.acr, LOA2);
   });
 
+  it('never pushes an order to a person named in the (unsigned) claims parameter, and refuses someone else', async () => {
+    const { req } = await request(env, 'karlstad', {
+      claims: JSON.stringify({ id_token: { [CLAIM_PNR]: { essential: true, value: PERSON } } }),
+    });
+    const browser = new Browser();
+    const page = await openFreja(browser, req);
+    const ref = frejaReference((await browser.json<Status>(page.statusUrl)).qr!);
+    const sent = env.sims.freja.control.transactions().find((t) => t.authRef === ref)!;
+    assert.equal(sent.request.userInfoType, 'INFERRED', 'no SSN order: nothing is sent to that person’s phone');
+    assert.equal((await frejaApp(env, { transactionReference: ref, personalNumber: '194106279161', action: 'approve' })).status, 200);
+    const done = await waitForStatus(browser, page.statusUrl);
+    assert.equal(done.status, 'complete');
+    const res = await browser.get(new URL(done.next!, page.statusUrl));
+    const html = await res.text();
+    assert.match(html, /en annan person än den tjänsten väntade sig/);
+    assert.match(html, /EID_FAILED/);
+  });
+
   it('lists exactly the tenant’s methods, in its order, and skips the chooser for authnProvider', async () => {
     const names = async (tenant: string) => {
       const { req } = await request(env, tenant);

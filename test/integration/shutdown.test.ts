@@ -24,7 +24,12 @@ describe('graceful shutdown', () => {
     env.sims.bankid.control.switch({ kind: 'delay', endpoint: 'auth', ms: 800 });
     const page = choose(browser, { url, html: await res.text() });
     await new Promise((r) => setTimeout(r, 300));
-    const closed = env.hub.close(5000);
+    const closed = env.hub.close(5000, 400);
+    // Draining: the load balancer is told to stop, and the hub still serves.
+    const readyz = await fetch(`${env.issuer}/readyz`);
+    assert.equal(readyz.status, 503);
+    assert.deepEqual(await readyz.json(), { ready: false, status: 'shutting-down' });
+    assert.equal((await fetch(`${env.issuer}/healthz`)).status, 200);
     const answered = await page;
     assert.match(answered.html, /data-status-url/, 'the sign-in page was answered in full');
     await closed;

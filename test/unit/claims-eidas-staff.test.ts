@@ -63,6 +63,24 @@ describe('eIDAS claims', () => {
   });
 });
 
+describe('claims the client is not allowed', () => {
+  it('are not released through the claims parameter either', () => {
+    const account = eidasAccount('198602212394');
+    const person = { ...Accounts.personClaims(account), ...mappedNumberClaims(account, client([])) };
+    const request = {
+      id_token: { [CLAIM_EIDAS_PRID]: null, [CLAIM_MAPPED_PERSONAL_IDENTITY_NUMBER]: null, [CLAIM_EIDAS_PERSON_IDENTIFIER]: null, given_name: null, [CLAIM_STAFF]: null },
+    };
+    const released = claimsFor('id_token', new Set(['openid']), request, person, false, ['profile']);
+    assert.equal(released.given_name, 'Kari', 'profile is allowed');
+    for (const claim of [CLAIM_EIDAS_PRID, CLAIM_MAPPED_PERSONAL_IDENTITY_NUMBER, CLAIM_EIDAS_PERSON_IDENTIFIER, CLAIM_STAFF]) {
+      assert.equal(released[claim], undefined, claim);
+    }
+    const allowed = claimsFor('id_token', new Set(['openid']), request, person, false, [SCOPE_EIDAS_NATURAL_PERSON]);
+    assert.equal(allowed[CLAIM_EIDAS_PRID], 'NO:05068907693');
+    assert.equal(allowed[CLAIM_MAPPED_PERSONAL_IDENTITY_NUMBER], undefined, 'needs eidasSwedishIdentity');
+  });
+});
+
 describe('staff claims', () => {
   it('names the municipality and the employee, and never a personal identity number', () => {
     const account: AccountRecord = {

@@ -476,6 +476,14 @@ const registryStub: RegistryConfigValidator = {
   },
 };
 
+describe('loadConfig: SAML method ids', () => {
+  it('wants "saml:<name>", under which the hub serves the method', async () => {
+    const dir = await configDir({ ...BASE, 'hub.yaml': HUB.replace('methods:\n', 'methods:\n  - { id: adfs, type: saml, config: {} }\n') });
+    const lines = await problemsOf(loadConfig({ configDir: dir, env: {}, adapterModules }));
+    assert.deepEqual(lines, ['hub.yaml: methods[0].id: a SAML method\'s id must be "saml:<name>" (e.g. "saml:adfs")']);
+  });
+});
+
 describe('loadConfig: the population registry', () => {
   const REGISTRY = `registry:
   type: navet
