@@ -4,16 +4,19 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { DOMParser, type Element } from '@xmldom/xmldom';
+import { SignedXml } from 'xml-crypto';
 import { ensureDevPki, type DevPki } from '../../dev/pki.ts';
-import type { AdapterDeps, PollingEidAdapter } from '../../src/contracts/eid.ts';
+import type { AdapterDeps, PollingEidAdapter, PollingSignRequest, PollResult } from '../../src/contracts/eid.ts';
 import { HubError } from '../../src/contracts/errors.ts';
 import type { BankIdConfig } from './config.ts';
 import { BANKID_METHOD_URI, bankIdModule } from './index.ts';
-import { RFA, errorOutcome, failedOutcome, pendingMessage } from './messages.ts';
+import { RFA, RFA_SIGN, SIGN_REQUEST_REFUSED, errorOutcome, failedOutcome, pendingMessage } from './messages.ts';
 import { qrAuthCode, qrPayload } from './qr.ts';
 import { startBankIdSimulator, type BankIdSimulator } from './simulator/server.ts';
 
 const TORE = '198602212394';
+const GRETA = '194106279161';
 const EBBA_SAMORDNING = '190803752427';
 const DEFAULT_ACR = 'http://id.swedenconnect.se/loa/1.0/uncertified-loa3';
 const DESKTOP_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
@@ -44,6 +47,29 @@ async function rejectsHub(promise: Promise<unknown>, code: string): Promise<HubE
   }
   assert.fail(`expected a rejection with ${code}`);
 }
+
+const BANKID_TYPES = 'http://www.bankid.com/signature/v1.0.0/types';
+
+/**
+ * Verifies a `completionData.signature` (base64 XML) against a certificate with xml-crypto, as a relying
+ * party would, and returns the `<bankIdSignedData>` the signature covers (read from the signed
+ * references only, never from the unverified document).
+ */
+function verifiedSignedData(signatureBase64: string, certPem: string): Element {
+  const xml = Buffer.from(signatureBase64, 'base64').toString('utf8');
+  const doc = new DOMParser().parseFromString(xml, 'text/xml');
+  assert.equal(doc.documentElement?.localName, 'Signature', 'the signature is the document, as BankID sends it');
+  assert.equal(doc.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'Signature').length, 1);
+  const verifier = new SignedXml({ publicCert: certPem });
+  verifier.loadSignature(xml);
+  assert.equal(verifier.checkSignature(xml), true, 'the XML signature verifies against the certificate');
+  const signed = verifier.getSignedReferences().map((ref) => new DOMParser().parseFromString(ref, 'text/xml').documentElement!);
+  const data = signed.find((el) => el.localName === 'bankIdSignedData' && el.namespaceURI === BANKID_TYPES);
+  assert.ok(data, 'bankIdSignedData is covered by the signature');
+  return data;
+}
+
+const signedField = (data: Element, name: string): Element | undefined => data.getElementsByTagNameNS(BANKID_TYPES, name)[0];
 
 let pki: DevPki;
 let sim: BankIdSimulator;
@@ -418,6 +444,206 @@ describe('BankID adapter against the simulator (mutual TLS)', () => {
 
 // ---------------------------------------------------------------------------------------------
 
+describe('BankID signing against the simulator', () => {
+  let adapter: PollingEidAdapter;
+  const data = Buffer.from(JSON.stringify({ tbs: 'ärende 2024-1234', digest: 'c2hhMjU2' })).toString('base64');
+
+  /** A sign request with defaults that BankID accepts. */
+  const signRequest = (overrides: Partial<PollingSignRequest> = {}): PollingSignRequest => ({
+    endUserIp: '192.0.2.10',
+    userAgent: DESKTOP_UA,
+    visibleText: 'Jag intygar att uppgifterna i ansökan om bygglov är riktiga.\nÅsa Öberg, Storgatan 1',
+    visibleFormat: 'text',
+    data,
+    ...overrides,
+  });
+
+  const startSign = (req: PollingSignRequest) => {
+    assert.ok(adapter.startSign, 'the BankID adapter can sign');
+    return adapter.startSign(req);
+  };
+
+  /** Asserts a refusal before anything is sent to BankID. */
+  async function refused(req: PollingSignRequest, detail: RegExp): Promise<void> {
+    sim.control.reset({ stats: true });
+    const err = await rejectsHub(startSign(req), 'EID_START_FAILED');
+    assert.match(err.detail ?? '', detail);
+    assert.deepEqual(err.userMessage, SIGN_REQUEST_REFUSED);
+    assert.equal(sim.control.stats().calls.sign, 0, 'BankID was not called');
+  }
+
+  const complete = (r: PollResult) => {
+    assert.equal(r.status, 'complete', JSON.stringify(r));
+    return r as Extract<PollResult, { status: 'complete' }>;
+  };
+
+  before(async () => {
+    adapter = await bankIdModule.create('bankid', validConfig(), deps);
+  });
+  after(async () => {
+    await adapter?.close();
+  });
+  beforeEach(() => {
+    sim.control.reset({ orders: true, stats: true });
+  });
+
+  it('signs a plain text: /sign, the signing messages while pending, a signature that verifies', async () => {
+    const req = signRequest();
+    const started = await startSign(req);
+    assert.equal(typeof started.autoStartToken, 'string');
+    assert.equal(sim.control.stats().calls.sign, 1);
+    assert.equal(sim.control.stats().calls.auth, 0);
+    assert.deepEqual(JSON.parse(started.handle).k, 's', 'the handle marks a signing order');
+
+    const waiting = await adapter.poll(started.handle, { device: 'other' });
+    assert.deepEqual(waiting, { status: 'pending', hint: 'outstandingTransaction', message: RFA.RFA1 });
+
+    // The app shows what is signed.
+    const opened = sim.control.scan({ qr: adapter.qrFrame(started.handle, Date.now())!, action: 'open' });
+    assert.deepEqual(opened, { ok: true, value: { status: 'pending', userVisibleData: req.visibleText } });
+
+    const signing = await adapter.poll(started.handle, { device: 'other' });
+    assert.deepEqual(signing, { status: 'pending', hint: 'userSign', message: RFA_SIGN.RFA9 });
+    assert.match(RFA_SIGN.RFA9.sv, /välj Skriv under\.$/);
+
+    const approved = sim.control.scan({ qr: adapter.qrFrame(started.handle, Date.now())!, personalNumber: TORE });
+    assert.equal(approved.ok && approved.value.status, 'complete');
+
+    const result = complete(await adapter.poll(started.handle, { device: 'other' }));
+    assert.equal(result.identity.subject, TORE);
+    assert.equal(result.identity.name, 'Tore Testsson');
+    assert.equal(result.identity.method, BANKID_METHOD_URI);
+    const signature = result.signature;
+    assert.ok(signature, 'a signing order completes with a signature');
+    assert.equal(signature.format, 'bankid-xmldsig');
+    assert.equal(typeof signature.ocspResponse, 'string');
+    assert.equal(Buffer.from(signature.ocspResponse!, 'base64')[0], 0x30, 'a DER OCSPResponse');
+
+    const signed = verifiedSignedData(signature.value, sim.signingCert);
+    const visible = signedField(signed, 'usrVisibleData')!;
+    assert.equal(Buffer.from(visible.textContent ?? '', 'base64').toString('utf8'), req.visibleText);
+    assert.equal(visible.getAttribute('format'), null, 'plain text has no format');
+    const nonVisible = signedField(signed, 'usrNonVisibleData')!;
+    assert.equal(nonVisible.textContent, data, 'usrNonVisibleData is exactly the data sent');
+    assert.equal(signedField(signed, 'funcId')?.textContent, 'Signing');
+  });
+
+  it('signs markdown as simpleMarkdownV1; on this device the sign texts of RFA15 apply', async () => {
+    const visibleText = '# Ansökan om bygglov\n\n*Fastighet:* Storgatan 1\n\n+ Ritningar bifogade';
+    const req = signRequest({ visibleText, visibleFormat: 'markdown' });
+    const started = await startSign(req);
+
+    const opened = sim.control.autostart({ autoStartToken: started.autoStartToken!, action: 'open' });
+    assert.deepEqual(opened, { ok: true, value: { status: 'pending', userVisibleData: visibleText, userVisibleDataFormat: 'simpleMarkdownV1' } });
+    const searching = await adapter.poll(started.handle, { device: 'this' });
+    assert.deepEqual(searching, { status: 'pending', hint: 'started', message: RFA_SIGN.RFA15A });
+
+    sim.control.switch({ kind: 'collect', status: 'pending', hintCode: 'somethingNew' });
+    const unknown = await adapter.poll(started.handle, { device: 'this' });
+    assert.deepEqual(unknown, { status: 'pending', hint: 'somethingNew', message: RFA_SIGN.RFA21 });
+    sim.control.reset();
+
+    assert.equal(sim.control.autostart({ autoStartToken: started.autoStartToken!, personalNumber: GRETA }).ok, true);
+    const result = complete(await adapter.poll(started.handle, { device: 'this' }));
+    assert.equal(result.identity.subject, GRETA);
+    const signed = verifiedSignedData(result.signature!.value, sim.signingCert);
+    const visible = signedField(signed, 'usrVisibleData')!;
+    assert.equal(visible.getAttribute('format'), 'simpleMarkdownV1');
+    assert.equal(Buffer.from(visible.textContent ?? '', 'base64').toString('utf8'), visibleText);
+    assert.equal(signedField(signed, 'usrNonVisibleData')?.textContent, data);
+  });
+
+  it('binds the signature to the requested person: nobody else can approve', async () => {
+    const started = await startSign(signRequest({ personalNumber: TORE }));
+    const qr = () => adapter.qrFrame(started.handle, Date.now())!;
+    const other = sim.control.scan({ qr: qr(), personalNumber: GRETA });
+    assert.equal(other.ok, false);
+    assert.equal(!other.ok && other.error, 'personMismatch');
+    const still = await adapter.poll(started.handle, { device: 'other' });
+    assert.equal(still.status, 'pending', 'the order waits for the right person');
+
+    assert.equal(sim.control.scan({ qr: qr(), personalNumber: TORE }).ok, true);
+    const result = complete(await adapter.poll(started.handle, { device: 'other' }));
+    assert.equal(result.identity.subject, TORE);
+    assert.equal(result.signature?.format, 'bankid-xmldsig');
+  });
+
+  it('refuses a completion by another person than the one the order was restricted to', async () => {
+    // BankID enforces the restriction; should an answer say otherwise, the adapter does not accept it.
+    const forTore = await startSign(signRequest({ personalNumber: TORE }));
+    assert.doesNotMatch(forTore.handle, new RegExp(TORE), 'the handle keeps a digest, not the number');
+    const open = await startSign(signRequest());
+    assert.equal(sim.control.scan({ qr: adapter.qrFrame(open.handle, Date.now())!, personalNumber: GRETA }).ok, true);
+    // The answer to an unrestricted order, collected as if it were Tore's order.
+    const mixed = JSON.stringify({ ...JSON.parse(open.handle), p: JSON.parse(forTore.handle).p });
+    const err = await rejectsHub(adapter.poll(mixed, { device: 'other' }), 'EID_RESPONSE_INVALID');
+    assert.match(err.detail ?? '', /another person/);
+    assert.doesNotMatch(err.detail ?? '', /\d{12}/, 'no personal number in the operator detail');
+    await adapter.cancel(forTore.handle);
+  });
+
+  it('refuses a signature that does not cover the text and data sent', async () => {
+    const first = await startSign(signRequest());
+    const second = await startSign(signRequest({ visibleText: 'Något helt annat', data: Buffer.from('annat').toString('base64') }));
+    assert.equal(sim.control.scan({ qr: adapter.qrFrame(second.handle, Date.now())!, personalNumber: GRETA }).ok, true);
+    const { v, n } = JSON.parse(first.handle) as { v: string; n: string };
+    const otherText = JSON.stringify({ ...JSON.parse(second.handle), v });
+    const err = await rejectsHub(adapter.poll(otherText, { device: 'other' }), 'EID_RESPONSE_INVALID');
+    assert.match(err.detail ?? '', /usrVisibleData/);
+    // A completed order can be collected again within its window.
+    const otherData = JSON.stringify({ ...JSON.parse(second.handle), n });
+    const err2 = await rejectsHub(adapter.poll(otherData, { device: 'other' }), 'EID_RESPONSE_INVALID');
+    assert.match(err2.detail ?? '', /usrNonVisibleData/);
+    assert.equal((await adapter.poll(second.handle, { device: 'other' })).status, 'complete', 'with its own handle the answer is accepted');
+    await adapter.cancel(first.handle);
+  });
+
+  it('accepts the text and the data at exactly BankID\'s limits', async () => {
+    // 15 000 two-byte characters: 30 000 bytes of UTF-8, 40 000 characters of base64.
+    const started = await startSign(signRequest({ visibleText: 'ö'.repeat(15_000), data: 'QUFB'.repeat(50_000) }));
+    assert.equal(sim.control.stats().calls.sign, 1);
+    await adapter.cancel(started.handle);
+  });
+
+  it('refuses, without calling BankID, what BankID would refuse', async () => {
+    await refused(signRequest({ visibleText: '' }), /visibleText.*empty/);
+    await refused(signRequest({ visibleText: ' \n\t ' }), /visibleText.*empty/);
+    await refused(signRequest({ visibleText: 'ö'.repeat(15_001) }), /40004 characters.*at most 40000/);
+    await refused(signRequest({ visibleFormat: 'html' as 'text' }), /visibleFormat/);
+    await refused(signRequest({ data: '' }), /data.*empty/);
+    await refused(signRequest({ data: 'inte base64!' }), /not base64/);
+    await refused(signRequest({ data: 'YQ' }), /not base64/);
+    await refused(signRequest({ data: 'YWJj\nZGVm' }), /not base64/);
+    await refused(signRequest({ data: 'YWJj-_8=' }), /not base64/);
+    await refused(signRequest({ data: 'QUFB'.repeat(50_001) }), /200004 characters.*at most 200000/);
+    sim.control.reset({ stats: true });
+    await rejectsHub(startSign(signRequest({ endUserIp: 'localhost' })), 'INTERNAL');
+    assert.equal(sim.control.stats().calls.sign, 0);
+  });
+
+  it('a cancel in the app fails a signing order with userCancel', async () => {
+    const started = await startSign(signRequest());
+    const cancelled = sim.control.scan({ qr: adapter.qrFrame(started.handle, Date.now())!, action: 'cancel' });
+    assert.deepEqual(cancelled, { ok: true, value: { status: 'cancelled', userVisibleData: signRequest().visibleText } });
+    const result = await adapter.poll(started.handle, { device: 'other' });
+    assert.deepEqual(result, { status: 'failed', code: 'EID_USER_CANCELLED', hint: 'userCancel', message: RFA.RFA6 });
+  });
+
+  it('identification orders complete without a signature', async () => {
+    const started = await adapter.start({ endUserIp: '127.0.0.1', personalNumber: TORE });
+    assert.equal(JSON.parse(started.handle).k, undefined);
+    assert.equal(sim.control.scan({ qr: adapter.qrFrame(started.handle, Date.now())! }).ok, true);
+    const result = complete(await adapter.poll(started.handle, { device: 'other' }));
+    assert.equal(result.identity.subject, TORE);
+    assert.equal(result.signature, undefined);
+    // BankID signs an identification too; the simulator's verifies all the same.
+    const signed = verifiedSignedData(result.identity.evidence!.signature!, sim.signingCert);
+    assert.equal(signedField(signed, 'funcId')?.textContent, 'Identification');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
 describe('TLS pinning and client certificates', () => {
   it('refuses a server certificate from a CA other than the pinned one', async () => {
     const impostor = await startBankIdSimulator({
@@ -480,6 +706,24 @@ describe('messages', () => {
     assert.deepEqual(pendingMessage('userMrtd', 'other', false), RFA.RFA23);
   });
 
+  it('a signing order: Skriv under instead of Identifiera, signing instead of identification', () => {
+    assert.deepEqual(pendingMessage('userSign', 'other', false, 'sign'), RFA_SIGN.RFA9);
+    assert.deepEqual(pendingMessage('started', 'this', false, 'sign'), RFA_SIGN.RFA15A);
+    assert.deepEqual(pendingMessage('started', 'this', true, 'sign'), RFA_SIGN.RFA15B);
+    assert.deepEqual(pendingMessage('somethingNew', 'other', false, 'sign'), RFA_SIGN.RFA21);
+    // The same as for an identification where BankID's texts do not differ.
+    assert.deepEqual(pendingMessage('outstandingTransaction', 'this', false, 'sign'), RFA.RFA13);
+    assert.deepEqual(pendingMessage('outstandingTransaction', 'other', false, 'sign'), RFA.RFA1);
+    assert.deepEqual(pendingMessage('noClient', 'other', false, 'sign'), RFA.RFA1);
+    assert.deepEqual(pendingMessage('userMrtd', 'other', false, 'sign'), RFA.RFA23);
+    assert.match(RFA_SIGN.RFA9.sv, /Skriv under/);
+    assert.match(RFA_SIGN.RFA9.en, /select Sign\.$/);
+    for (const key of ['RFA15A', 'RFA15B'] as const) {
+      assert.match(RFA_SIGN[key].sv, /underskriften/);
+      assert.doesNotMatch(RFA_SIGN[key].sv, /identifieringen/);
+    }
+  });
+
   it('unknown pending hints fall back to RFA21, unknown failures to RFA22', () => {
     assert.deepEqual(pendingMessage('somethingNew', 'this', false), RFA.RFA21);
     assert.deepEqual(pendingMessage('', 'other', true), RFA.RFA21);
@@ -509,7 +753,7 @@ describe('messages', () => {
   });
 
   it('every RFA text exists in Swedish and English', () => {
-    for (const [name, text] of Object.entries(RFA)) {
+    for (const [name, text] of [...Object.entries(RFA), ...Object.entries(RFA_SIGN), ['SIGN_REQUEST_REFUSED', SIGN_REQUEST_REFUSED] as const]) {
       assert.ok(text.sv.length > 0 && text.en.length > 0, name);
       assert.notEqual(text.sv, text.en, name);
     }

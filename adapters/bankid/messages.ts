@@ -53,26 +53,53 @@ export const RFA = {
   RFA23: { sv: 'Fotografera och läs av din ID-handling med BankID-appen.', en: 'Process your machine-readable travel document using the BankID app.' },
 } as const satisfies Record<string, Localized>;
 
+/**
+ * The RFA texts whose wording differs for a signing order: BankID words them "identification/signing",
+ * and the app's button is Skriv under (Sign) instead of Identifiera (Identify).
+ */
+export const RFA_SIGN = {
+  RFA9: { sv: 'Skriv in din säkerhetskod i BankID-appen och välj Skriv under.', en: 'Enter your security code in the BankID app and select Sign.' },
+  RFA15A: {
+    sv: 'Söker efter BankID, det kan ta en liten stund … Om det har gått några sekunder och inget BankID har hittats har du sannolikt inget BankID som går att använda för den aktuella underskriften i den här datorn. Om du har ett BankID-kort, sätt in det i kortläsaren. Om du inte har något BankID kan du skaffa ett hos din bank.',
+    en: "Searching for BankID, it may take a little while … If a few seconds have passed and still no BankID has been found, you probably don't have a BankID which can be used for this signing on this computer. If you have a BankID card, please insert it into your card reader. If you don't have a BankID you can get one from your bank.",
+  },
+  RFA15B: {
+    sv: 'Söker efter BankID, det kan ta en liten stund … Om det har gått några sekunder och inget BankID har hittats har du sannolikt inget BankID som går att använda för den aktuella underskriften i den här enheten. Om du inte har något BankID kan du skaffa ett hos din bank.',
+    en: "Searching for BankID, it may take a little while … If a few seconds have passed and still no BankID has been found, you probably don't have a BankID which can be used for this signing on this device. If you don't have a BankID you can get one from your bank.",
+  },
+  RFA21: { sv: 'Underskrift pågår.', en: 'Signing in progress.' },
+} as const satisfies Record<string, Localized>;
+
+/** What an order does: `auth` identifies the person (`/auth`), `sign` has them sign a text (`/sign`). */
+export type OrderPurpose = 'auth' | 'sign';
+
+/** Not an RFA: the hub refused to send BankID a signing order that BankID would refuse. */
+export const SIGN_REQUEST_REFUSED: Localized = {
+  sv: 'Underskriften kunde inte startas: det som ska skrivas under saknas eller är för långt. Kontakta tjänsten du kom ifrån.',
+  en: 'The signing could not be started: what is to be signed is missing or too long. Please contact the service you came from.',
+};
+
 /** Not an RFA: BankID gives no recommended text for an app that is too old for the order. */
 const UPDATE_APP: Localized = {
   sv: 'Din BankID-app behöver uppdateras. Uppdatera appen och försök igen.',
   en: 'Your BankID app needs to be updated. Please update the app and try again.',
 };
 
-export function pendingMessage(hintCode: string, device: DeviceChoice, mobile: boolean): Localized {
+export function pendingMessage(hintCode: string, device: DeviceChoice, mobile: boolean, purpose: OrderPurpose = 'auth'): Localized {
+  const texts = purpose === 'sign' ? RFA_SIGN : RFA;
   switch (hintCode) {
     case 'outstandingTransaction':
       return device === 'this' ? RFA.RFA13 : RFA.RFA1;
     case 'noClient':
       return RFA.RFA1;
     case 'started':
-      return mobile ? RFA.RFA15B : RFA.RFA15A;
+      return mobile ? texts.RFA15B : texts.RFA15A;
     case 'userSign':
-      return RFA.RFA9;
+      return texts.RFA9;
     case 'userMrtd':
       return RFA.RFA23;
     default:
-      return RFA.RFA21;
+      return texts.RFA21;
   }
 }
 

@@ -8,7 +8,7 @@
  *   POST /control/switch, /control/reset; GET /control/stats, /control/orders, /control/qr?orderRef=
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppAction, AppErrorCode, AppRequest, AppResult, SimulatorEngine } from './engine.ts';
+import type { AppAction, AppDecision, AppErrorCode, AppRequest, AppResult, SimulatorEngine } from './engine.ts';
 import { APP_CSS, APP_JS, CSP, donePage, errorPage, errorText, homePage, orderPage } from './pages.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -146,10 +146,12 @@ async function handle(engine: SimulatorEngine, req: IncomingMessage, res: Server
   return sendJson(res, 404, { error: 'notFound', message: 'Not found.' });
 }
 
-function answer(res: ServerResponse, r: AppResult<{ status: string; returnUrl?: string }>): void {
+function answer(res: ServerResponse, r: AppResult<AppDecision>): void {
   if (!r.ok) return sendAppError(res, r);
-  const body: { status: string; returnUrl?: string } = { status: r.value.status };
+  const body: AppDecision = { status: r.value.status };
   if (r.value.returnUrl !== undefined) body.returnUrl = r.value.returnUrl;
+  if (r.value.userVisibleData !== undefined) body.userVisibleData = r.value.userVisibleData;
+  if (r.value.userVisibleDataFormat !== undefined) body.userVisibleDataFormat = r.value.userVisibleDataFormat;
   sendJson(res, 200, body);
 }
 

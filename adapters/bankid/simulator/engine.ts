@@ -7,6 +7,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { ocspResponse, signatureXml, uhiFor } from './completion.ts';
 import { isValidPersonalNumber, type TestPerson } from './persons.ts';
+import type { SigningCredentials } from './signing.ts';
 import { parseQrPayload, qrPayload, verifyQr } from './qr.ts';
 import type { PhoneStartRequest, Requirement, StartRequest } from './validate.ts';
 
@@ -118,6 +119,10 @@ const isAction = (a: unknown): a is AppAction => a === 'approve' || a === 'cance
 export interface AppDecision {
   status: 'complete' | 'cancelled' | 'pending';
   returnUrl?: string;
+  /** Signing orders: the text the app showed (userVisibleData decoded), so a tester sees what was signed. */
+  userVisibleData?: string;
+  /** Signing orders: `simpleMarkdownV1` when the text is formatted. */
+  userVisibleDataFormat?: string;
 }
 
 /** What the simulated app shows after it has opened an order (QR scan or autostart). */
@@ -143,6 +148,8 @@ export interface EngineOptions {
   startedHintMs: number;
   autoApproveMs?: number;
   collectFinishedOnce: boolean;
+  /** The key and certificate completion signatures are made with. */
+  signing: () => SigningCredentials;
 }
 
 type State = 'pending' | 'complete' | 'failed' | 'cancelledByRp';
@@ -368,10 +375,10 @@ export class SimulatorEngine {
     if (!order) return appError('orderNotFound', 404, 'No such order.');
     this.evaluate(order, now);
     if (order.state !== 'pending') return appError('orderNotPending', 409, 'The order has already ended.');
-    if (action === 'open') return { ok: true, value: { status: 'pending' } };
+    if (action === 'open') return { ok: true, value: this.shown(order, { status: 'pending' }) };
     if (action === 'cancel') {
       this.fail(order, 'userCancel', now);
-      return { ok: true, value: { status: 'cancelled' } };
+      return { ok: true, value: this.shown(order, { status: 'cancelled' }) };
     }
     const person = this.resolvePerson(order, personalNumber);
     if (!person.ok) return person;
@@ -381,7 +388,7 @@ export class SimulatorEngine {
     }
     this.bind(order, person.value, now, true);
     this.complete(order, person.value, deviceIp, now);
-    return { ok: true, value: { status: 'complete' } };
+    return { ok: true, value: this.shown(order, { status: 'complete' }) };
   }
 
   /** The app's camera and decision in one step (the JSON API and in-process tests). */
@@ -620,6 +627,14 @@ export class SimulatorEngine {
     return view;
   }
 
+  /** A signing order's decision carries the text the app showed. */
+  private shown(order: Order, decision: AppDecision): AppDecision {
+    if (order.kind !== 'sign' && order.kind !== 'phone/sign') return decision;
+    if (order.userVisibleData !== undefined) decision.userVisibleData = Buffer.from(order.userVisibleData, 'base64').toString('utf8');
+    if (order.userVisibleDataFormat !== undefined) decision.userVisibleDataFormat = order.userVisibleDataFormat;
+    return decision;
+  }
+
   private resolvePerson(order: Order, personalNumber: string | undefined): AppResult<TestPerson> {
     const pnr = personalNumber ?? order.requirement?.personalNumber ?? order.phonePersonalNumber;
     if (pnr === undefined) {
@@ -664,7 +679,7 @@ export class SimulatorEngine {
       device: { ipAddress: deviceIp, uhi },
       bankIdIssueDate: issueDate(person.personalNumber),
       stepUp: { mrtd: order.requirement?.mrtd === true },
-      signature: signatureXml(evidence),
+      signature: signatureXml(evidence, this.options.signing()),
       ocspResponse: ocspResponse(),
     };
     if (order.returnRisk) data.risk = 'low';

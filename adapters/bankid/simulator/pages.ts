@@ -82,10 +82,12 @@ export function orderPage(o: {
         `<option value="${esc(p.personalNumber)}"${p.personalNumber === selected ? ' selected' : ''}>${esc(p.name)} (${esc(p.personalNumber)})</option>`,
     )
     .join('\n');
-  const text =
-    order.userVisibleText !== undefined
-      ? `<dt>${both('Text från tjänsten', 'Text from the service')}</dt><dd><pre>${esc(order.userVisibleText)}</pre></dd>`
+  const textLabel = isSign ? both('Text att skriva under (userVisibleData)', 'Text to sign (userVisibleData)') : both('Text från tjänsten', 'Text from the service');
+  const format =
+    order.userVisibleDataFormat !== undefined
+      ? `<dt>Format (userVisibleDataFormat)</dt><dd><code>${esc(order.userVisibleDataFormat)}</code> ${both('(visas här som källtext)', '(shown here as source)')}</dd>`
       : '';
+  const text = order.userVisibleText !== undefined ? `<dt>${textLabel}</dt><dd><pre>${esc(order.userVisibleText)}</pre></dd>${format}` : '';
   const required =
     selected !== undefined ? `<dt>${both('Endast för', 'Only for')}</dt><dd><code>${esc(selected)}</code></dd>` : '';
   const error = o.error ? `<p class="error" role="alert">${both(o.error.sv, o.error.en)}</p>` : '';

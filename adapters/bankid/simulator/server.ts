@@ -19,6 +19,7 @@ import {
 } from './engine.ts';
 import { loadTestPersons, type TestPerson } from './persons.ts';
 import { createRpHandler, RP_BASE_PATH } from './rp-api.ts';
+import { signingCredentials } from './signing.ts';
 
 export type {
   AppAction,
@@ -40,6 +41,7 @@ export type {
 export type { TestPerson } from './persons.ts';
 export { isValidPersonalNumber, loadTestPersons, luhnCheckDigit } from './persons.ts';
 export { parseQrPayload, qrAuthCode, qrPayload, verifyQr } from './qr.ts';
+export { generateSigningCredentials, type SigningCredentials } from './signing.ts';
 
 export interface BankIdSimulatorOptions {
   /** PEM contents (not paths) of the RP API's server certificate and key. */
@@ -74,6 +76,12 @@ export interface BankIdSimulatorOptions {
   persons?: TestPerson[];
   /** How often ended orders past their collectable window are dropped. Default 30000. */
   sweepIntervalMs?: number;
+  /**
+   * PEM RSA private key and certificate that completion signatures (`completionData.signature`) are
+   * made with; both or neither. Default: a key pair and self-signed certificate generated on first use.
+   */
+  signingKey?: string;
+  signingCert?: string;
 }
 
 /** The control operations, in-process (the same as the control HTTP API), plus the app's JSON actions. */
@@ -102,6 +110,11 @@ export interface BankIdSimulator {
   /** e.g. http://127.0.0.1:PORT2 (the simulated app and the control API) */
   appUrl: string;
   control: SimulatorControl;
+  /**
+   * PEM certificate of the key every `completionData.signature` is signed with: the XML signature
+   * verifies against it (read it to verify; reading it first generates the key when none was given).
+   */
+  readonly signingCert: string;
   close(): Promise<void>;
 }
 
@@ -140,6 +153,8 @@ const urlHost = (host: string): string => (host.includes(':') ? `[${host}]` : ho
 
 export async function startBankIdSimulator(o: BankIdSimulatorOptions): Promise<BankIdSimulator> {
   const host = o.host ?? '127.0.0.1';
+  if ((o.signingKey === undefined) !== (o.signingCert === undefined)) throw new Error('signingKey and signingCert go together: give both or neither');
+  const signing = signingCredentials(o.signingKey !== undefined && o.signingCert !== undefined ? { key: o.signingKey, cert: o.signingCert } : undefined);
   const engine = new SimulatorEngine({
     now: o.now ?? Date.now,
     persons: o.persons ?? loadTestPersons(),
@@ -151,6 +166,7 @@ export async function startBankIdSimulator(o: BankIdSimulatorOptions): Promise<B
     startedHintMs: o.startedHintMs ?? 1_000,
     ...(o.autoApproveMs !== undefined ? { autoApproveMs: o.autoApproveMs } : {}),
     collectFinishedOnce: o.collectFinishedOnce ?? false,
+    signing,
   });
 
   const rpServer = https.createServer(
@@ -204,6 +220,9 @@ export async function startBankIdSimulator(o: BankIdSimulatorOptions): Promise<B
     rpUrl: `https://${urlHost(host)}:${rpPort}${RP_BASE_PATH}`,
     appUrl: `http://${urlHost(host)}:${appPort}`,
     control,
+    get signingCert() {
+      return signing().cert;
+    },
     close() {
       closing ??= (async () => {
         clearInterval(sweep);

@@ -3,9 +3,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { DOMParser, type Element } from '@xmldom/xmldom';
 import { Agent, request } from 'undici';
+import { SignedXml } from 'xml-crypto';
 import { ensureDevPki, type DevPki } from '../../../dev/pki.ts';
 import {
+  generateSigningCredentials,
   isValidPersonalNumber,
   loadTestPersons,
   luhnCheckDigit,
@@ -21,6 +24,27 @@ import {
 const TORE = '198602212394';
 const GRETA = '194106279161';
 const OSKAR = '190501121230';
+const BANKID_TYPES = 'http://www.bankid.com/signature/v1.0.0/types';
+
+/** Verifies a base64 XML signature against a certificate; the signed `<bankIdSignedData>`, or undefined when it does not verify. */
+function verifiedSignedData(signatureBase64: string, certPem: string): Element | undefined {
+  const xml = Buffer.from(signatureBase64, 'base64').toString('utf8');
+  const verifier = new SignedXml({ publicCert: certPem });
+  verifier.loadSignature(xml);
+  let valid: boolean;
+  try {
+    valid = verifier.checkSignature(xml);
+  } catch {
+    valid = false;
+  }
+  if (!valid) return undefined;
+  return verifier
+    .getSignedReferences()
+    .map((ref) => new DOMParser().parseFromString(ref, 'text/xml').documentElement!)
+    .find((el) => el.localName === 'bankIdSignedData' && el.namespaceURI === BANKID_TYPES);
+}
+
+const signedText = (data: Element, name: string): string | null | undefined => data.getElementsByTagNameNS(BANKID_TYPES, name)[0]?.textContent;
 
 interface Answer {
   status: number;
@@ -361,6 +385,130 @@ describe('BankID simulator', () => {
       assert.equal((await rp('phone/auth', { personalNumber: OSKAR, callInitiator: 'someone' })).status, 400);
       assert.deepEqual((await app('/phone', { personalNumber: OSKAR, action: 'approve' })).json, { status: 'complete' });
       assert.equal((await collect(r.json.orderRef)).json.completionData.user.personalNumber, OSKAR);
+    });
+  });
+
+  describe('signing', () => {
+    const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+    it('validates the texts of /sign with the details BankID answers', async () => {
+      const cases: Array<[string, Record<string, unknown>, string]> = [
+        ['no userVisibleData', {}, 'Invalid userVisibleData'],
+        ['empty userVisibleData', { userVisibleData: '' }, 'Invalid userVisibleData'],
+        ['userVisibleData not base64', { userVisibleData: 'Jag godkänner' }, 'Invalid userVisibleData'],
+        ['userVisibleData unpadded', { userVisibleData: 'YQ' }, 'Invalid userVisibleData'],
+        ['userVisibleData not UTF-8', { userVisibleData: Buffer.from([0xff, 0xfe, 0x41]).toString('base64') }, 'Invalid userVisibleData'],
+        ['userVisibleData too long', { userVisibleData: 'QUFB'.repeat(10_001) }, 'Invalid userVisibleData'],
+        ['userVisibleData not a string', { userVisibleData: 42 }, 'Invalid userVisibleData'],
+        ['empty userNonVisibleData', { userVisibleData: 'YQ==', userNonVisibleData: '' }, 'Invalid userNonVisibleData'],
+        ['userNonVisibleData not base64', { userVisibleData: 'YQ==', userNonVisibleData: 'a b' }, 'Invalid userNonVisibleData'],
+        ['userNonVisibleData too long', { userVisibleData: 'YQ==', userNonVisibleData: 'QUFB'.repeat(50_001) }, 'Invalid userNonVisibleData'],
+        ['unknown format', { userVisibleData: 'YQ==', userVisibleDataFormat: 'plaintext' }, 'Invalid userVisibleDataFormat'],
+      ];
+      for (const [name, body, details] of cases) {
+        const r = await rp('sign', { endUserIp: '192.0.2.10', ...body });
+        assert.equal(r.status, 400, name);
+        assert.deepEqual(r.json, { errorCode: 'invalidParameters', details }, name);
+      }
+      assert.equal(sim.control.orders().length, 0);
+      // Exactly at the limits.
+      const ok = await rp('sign', {
+        endUserIp: '192.0.2.10',
+        userVisibleData: 'QUFB'.repeat(10_000),
+        userNonVisibleData: 'QUFB'.repeat(50_000),
+        userVisibleDataFormat: 'simpleMarkdownV1',
+      });
+      assert.equal(ok.status, 200, ok.text);
+    });
+
+    it('shows the text to sign in the app and signs it with its key', async () => {
+      const text = '# Bygglov\n\nJag godkänner <villkoren> & "avgiften" för *Storgatan 1*.';
+      const tbs = b64('ärendenummer=2024-1234');
+      const o = await startAuth({ userVisibleData: b64(text), userVisibleDataFormat: 'simpleMarkdownV1', userNonVisibleData: tbs }, 'sign');
+
+      const page = await app(`/?qr=${encodeURIComponent(o.qrNow())}`);
+      assert.equal(page.status, 200);
+      assert.match(page.text, /<h1>Skriv under/);
+      assert.ok(page.text.includes('Jag godkänner &lt;villkoren&gt; &amp; &quot;avgiften&quot; för *Storgatan 1*.'), 'the text, decoded and escaped');
+      assert.ok(page.text.includes('simpleMarkdownV1'));
+
+      const opened = await app('/scan', { qr: o.qrNow(), action: 'open' });
+      assert.deepEqual(opened.json, { status: 'pending', userVisibleData: text, userVisibleDataFormat: 'simpleMarkdownV1' });
+      const approved = await app('/scan', { qr: o.qrNow(), personalNumber: GRETA });
+      assert.deepEqual(approved.json, { status: 'complete', userVisibleData: text, userVisibleDataFormat: 'simpleMarkdownV1' });
+
+      const done = await collect(o.orderRef);
+      assert.equal(done.json.status, 'complete');
+      const data = done.json.completionData as CompletionData;
+      assert.equal(data.user.personalNumber, GRETA);
+      const signed = verifiedSignedData(data.signature, sim.signingCert);
+      assert.ok(signed, 'the signature verifies against signingCert');
+      assert.equal(signedText(signed, 'usrVisibleData'), b64(text));
+      assert.equal(signed.getElementsByTagNameNS(BANKID_TYPES, 'usrVisibleData')[0]?.getAttribute('format'), 'simpleMarkdownV1');
+      assert.equal(signedText(signed, 'usrNonVisibleData'), tbs);
+      assert.equal(signedText(signed, 'funcId'), 'Signing');
+      assert.match(signedText(signed, 'nonce') ?? '', /^[A-Za-z0-9+/]{27}=$/);
+
+      // The person is named in the signed KeyInfo, and the certificate there is signingCert.
+      const xml = Buffer.from(data.signature, 'base64').toString('utf8');
+      assert.ok(xml.includes(`serialNumber=${GRETA}`));
+      const der = sim.signingCert.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
+      assert.ok(xml.includes(`<X509Certificate>${der}</X509Certificate>`));
+
+      // Any change breaks it.
+      const tampered = Buffer.from(xml.replace(tbs, b64('ärendenummer=2024-9999')), 'utf8').toString('base64');
+      assert.equal(verifiedSignedData(tampered, sim.signingCert), undefined);
+      const otherPerson = Buffer.from(xml.replace(`serialNumber=${GRETA}`, `serialNumber=${TORE}`), 'utf8').toString('base64');
+      assert.equal(verifiedSignedData(otherPerson, sim.signingCert), undefined, 'the KeyInfo is signed too');
+      assert.equal(verifiedSignedData(data.signature, generateSigningCredentials().cert), undefined, 'another key does not verify it');
+    });
+
+    it('gives the text to the autostarted app and after a decision by the phone', async () => {
+      const o = await startAuth({ userVisibleData: b64('Skriv under avtalet') }, 'sign');
+      const started = await app('/autostart', { autoStartToken: o.autoStartToken, action: 'open' });
+      assert.deepEqual(started.json, { status: 'pending', userVisibleData: 'Skriv under avtalet' });
+
+      const phone = await rp('phone/sign', { personalNumber: TORE, callInitiator: 'RP', userVisibleData: b64('Telefonavtal') });
+      assert.equal(phone.status, 200, phone.text);
+      const confirmed = await app('/phone', { personalNumber: TORE });
+      assert.deepEqual(confirmed.json, { status: 'complete', userVisibleData: 'Telefonavtal' });
+      const signature = (await collect(phone.json.orderRef)).json.completionData.signature;
+      assert.equal(signedText(verifiedSignedData(signature, sim.signingCert)!, 'usrVisibleData'), b64('Telefonavtal'));
+    });
+
+    it('takes its signing key and certificate from the options, and checks them', async () => {
+      const given = generateSigningCredentials();
+      const base = {
+        serverCert: await readFile(pki.bankidServerCert, 'utf8'),
+        serverKey: await readFile(pki.bankidServerKey, 'utf8'),
+        clientCa: await readFile(pki.rpCa, 'utf8'),
+      };
+      const own = await startBankIdSimulator({ ...base, signingKey: given.key, signingCert: given.cert });
+      try {
+        assert.equal(own.signingCert, given.cert);
+        const r = await request(`${own.rpUrl}/sign`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ endUserIp: '192.0.2.10', userVisibleData: b64('Med egen nyckel') }),
+          dispatcher: agent,
+        });
+        const order = (await r.body.json()) as { orderRef: string; qrStartToken: string; qrStartSecret: string };
+        assert.equal(own.control.scan({ qr: own.control.currentQr(order.orderRef)! }).ok, true);
+        const done = await request(`${own.rpUrl}/collect`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ orderRef: order.orderRef }),
+          dispatcher: agent,
+        });
+        const answer = (await done.body.json()) as { completionData: CompletionData };
+        assert.ok(verifiedSignedData(answer.completionData.signature, given.cert));
+      } finally {
+        await own.close();
+      }
+      const other = generateSigningCredentials();
+      await assert.rejects(startBankIdSimulator({ ...base, signingKey: other.key, signingCert: given.cert }), /does not belong/);
+      await assert.rejects(startBankIdSimulator({ ...base, signingKey: given.key }), /both or neither/);
+      await assert.rejects(startBankIdSimulator({ ...base, signingKey: 'not a key', signingCert: given.cert }), /signingKey/);
     });
   });
 

@@ -1,4 +1,9 @@
-/** Request validation of the simulated RP API, with the limits of BankID RP API v6.0. */
+/**
+ * Request validation of the simulated RP API, with the limits of BankID RP API v6.0. The `details` of
+ * the fields below are the ones BankID's test service answers with (`Invalid endUserIp`,
+ * `Invalid userVisibleData`, `Incorrect personalNumber`, `Incorrect callInitiator`); the others are the
+ * simulator's wording.
+ */
 import { isIP } from 'node:net';
 import { isValidPersonalNumber } from './persons.ts';
 
@@ -54,15 +59,18 @@ function optionalBoolean(obj: Record<string, unknown>, key: string, where: strin
   return v as boolean;
 }
 
+/**
+ * A base64 text field: 1 to `max` characters, the standard alphabet, padded; `utf8` when it must decode
+ * to UTF-8 text. BankID answers every fault of such a field with the same details, `Invalid <field>`.
+ */
 function base64Text(v: unknown, name: string, max: number, utf8: boolean): string {
-  if (typeof v !== 'string' || v.length === 0) return fail(`Invalid ${name}.`);
-  if (v.length > max) return fail(`Invalid ${name}: longer than ${max} characters.`);
-  if (!BASE64.test(v)) return fail(`Invalid ${name}: not Base64.`);
+  const invalid = `Invalid ${name}`;
+  if (typeof v !== 'string' || v.length === 0 || v.length > max || !BASE64.test(v)) return fail(invalid);
   if (utf8) {
     try {
       new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(v, 'base64'));
     } catch {
-      fail(`Invalid ${name}: not UTF-8.`);
+      fail(invalid);
     }
   }
   return v;
@@ -90,7 +98,7 @@ function requirement(v: unknown, phone: boolean): Requirement | undefined {
   const mrtd = optionalBoolean(v, 'mrtd', 'requirement.');
   if (mrtd !== undefined) out.mrtd = mrtd;
   if (v.personalNumber !== undefined) {
-    if (typeof v.personalNumber !== 'string' || !isValidPersonalNumber(v.personalNumber)) fail('Invalid requirement.personalNumber.');
+    if (typeof v.personalNumber !== 'string' || !isValidPersonalNumber(v.personalNumber)) fail('Incorrect personalNumber');
     out.personalNumber = v.personalNumber as string;
   }
   return out;
@@ -107,7 +115,7 @@ function texts(body: Record<string, unknown>, required: boolean): Pick<StartRequ
   if (body.userVisibleData !== undefined || required) out.userVisibleData = base64Text(body.userVisibleData, 'userVisibleData', USER_VISIBLE_MAX, true);
   if (body.userNonVisibleData !== undefined) out.userNonVisibleData = base64Text(body.userNonVisibleData, 'userNonVisibleData', USER_NON_VISIBLE_MAX, false);
   if (body.userVisibleDataFormat !== undefined) {
-    if (body.userVisibleDataFormat !== 'simpleMarkdownV1') fail('Invalid userVisibleDataFormat.');
+    if (body.userVisibleDataFormat !== 'simpleMarkdownV1') fail('Invalid userVisibleDataFormat');
     out.userVisibleDataFormat = 'simpleMarkdownV1';
   }
   return out;
@@ -125,7 +133,7 @@ function guard<T>(fn: () => T): Validated<T> {
 export function validateStart(body: Record<string, unknown>, kind: 'auth' | 'sign'): Validated<StartRequest> {
   return guard(() => {
     const endUserIp = body.endUserIp;
-    if (typeof endUserIp !== 'string' || isIP(endUserIp) === 0) fail('Invalid endUserIp.');
+    if (typeof endUserIp !== 'string' || isIP(endUserIp) === 0) fail('Invalid endUserIp');
     const out: StartRequest = { endUserIp: endUserIp as string, ...texts(body, kind === 'sign') };
     const req = requirement(body.requirement, false);
     if (req) out.requirement = req;
@@ -148,8 +156,8 @@ export function validateStart(body: Record<string, unknown>, kind: 'auth' | 'sig
 export function validatePhoneStart(body: Record<string, unknown>, kind: 'auth' | 'sign'): Validated<PhoneStartRequest> {
   return guard(() => {
     const pnr = body.personalNumber;
-    if (typeof pnr !== 'string' || !isValidPersonalNumber(pnr)) fail('Invalid personalNumber.');
-    if (body.callInitiator !== 'user' && body.callInitiator !== 'RP') fail('Invalid callInitiator.');
+    if (typeof pnr !== 'string' || !isValidPersonalNumber(pnr)) fail('Incorrect personalNumber');
+    if (body.callInitiator !== 'user' && body.callInitiator !== 'RP') fail('Incorrect callInitiator');
     const out: PhoneStartRequest = {
       personalNumber: pnr as string,
       callInitiator: body.callInitiator as 'user' | 'RP',
