@@ -14,6 +14,9 @@ export const DEFAULT_ACR: Readonly<Record<RegistrationLevel, string>> = {
   EXTENDED: 'http://id.swedenconnect.se/loa/1.0/uncertified-loa2',
 };
 
+/** The title of a signing request in the Freja eID app unless configured. */
+export const DEFAULT_SIGN_TITLE = 'Underskrift';
+
 const clientCert = z.union([
   z.strictObject({
     /** PKCS#12 file with the RP certificate and key, as Freja issues it. */
@@ -58,6 +61,19 @@ export const frejaConfigSchema = z
     timeoutMs: z.coerce.number().int().min(500).max(60_000).default(10_000),
     /** Minimum interval between two result polls of one transaction. */
     pollIntervalMs: z.coerce.number().int().min(1000).max(10_000).default(2000),
+    /** Signing orders (`startSign`). */
+    sign: z
+      .strictObject({
+        /** The title of the signing request in the Freja eID app (Freja allows at most 128 characters). */
+        title: z.string().trim().min(1).max(128).default(DEFAULT_SIGN_TITLE),
+        /**
+         * Refuse a signing order without a personal number instead of starting it for an unknown user
+         * (INFERRED, by QR code or the app link). For a contract or a Freja version that only signs for a
+         * user named up front.
+         */
+        requirePersonalNumber: z.boolean().default(false),
+      })
+      .default({ title: DEFAULT_SIGN_TITLE, requirePersonalNumber: false }),
     launch: z
       .strictObject({
         /**

@@ -2,13 +2,14 @@
  * The simulated Freja eID app and the control API, on plain HTTP on loopback. Every path works with or
  * without the `/dev/freja-app` prefix the hub proxies it under:
  *
- *   GET  /dev/freja-app/                      dev page: pending sign-ins with buttons, test persons, QR paste form
+ *   GET  /dev/freja-app/                      dev page: pending sign-ins and signings (with the text to sign) with
+ *                                             buttons, test persons, QR paste form
  *        ?transactionReference=<authRef>      the app opened by the launch link: DELIVERED_TO_MOBILE, shown first
  *        ?qr=frejaeid://bindUserToTransaction?transactionReference=...   the same, by a scanned QR payload
  *   POST /dev/freja-app/approve               JSON {"transactionReference", "personalNumber"?, "action"?} → {"status"}
  *                                             (or the page's form, with its anti-forgery token)
  *   GET  /dev/freja-app/persons               [{"personalNumber", "name", "tags"}]
- *   GET  /dev/freja-app/transactions          pending transactions (JSON)
+ *   GET  /dev/freja-app/transactions          pending transactions (JSON; a sign transaction's text to sign in `sign.text`)
  *   POST /dev/freja-app/control/switch, /control/reset, /control/rollover; GET /control/transactions, /control/stats
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -172,7 +173,7 @@ async function approve(deps: AppDeps, req: IncomingMessage, res: ServerResponse)
     if (!isAppAction(action) || action === 'open') return sendHtml(res, 400, errorPage('invalidRequest'));
     const r = deps.engine.act(ref, action, form.get('personalNumber') || undefined);
     if (!r.ok) return sendHtml(res, r.status, errorPage(r.error));
-    return sendHtml(res, 200, donePage(r.value.status));
+    return sendHtml(res, 200, donePage(r.value.status, deps.engine.kindOf(ref)));
   }
   if (type !== 'application/json') return sendJson(res, 415, { error: 'invalidRequest', message: 'Content-Type must be application/json.' });
   const body = parseJsonObject(text);

@@ -1,18 +1,27 @@
 /**
- * State of the simulated Freja eID service: authentication transactions, the simulated app's actions on
- * them, switches that make the RP API misbehave on purpose, and call statistics. Time comes only from the
+ * State of the simulated Freja eID service: authentication and sign transactions, the simulated app's
+ * actions on them, switches that make the RP API misbehave on purpose, and call statistics. Time comes only from the
  * injected clock and every deadline is evaluated lazily when a transaction is looked at, so a test can
  * jump the clock instead of waiting, and no timer is kept per transaction.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { parsePersonalNumber } from '../../../src/identity/personnummer.ts';
 import { REGISTRATION_LEVEL_ORDER, type FrejaPerson, type RegistrationLevel } from './persons.ts';
 
 export type TransactionStatus = 'STARTED' | 'DELIVERED_TO_MOBILE' | 'APPROVED' | 'CANCELED' | 'RP_CANCELED' | 'EXPIRED' | 'REJECTED';
-export type Endpoint = 'initAuthentication' | 'getOneResult' | 'getResults' | 'cancel';
+/** The authentication API's calls (`/authentication/1.0/...`). */
+export type AuthEndpoint = 'initAuthentication' | 'getOneResult' | 'getResults' | 'cancel';
+/** The signature API's calls (`/sign/1.0/initSignature`, `getOneResult`, `getResults`, `cancel`), named after their parameters. */
+export type SignEndpoint = 'initSignature' | 'getOneSignResult' | 'getSignResults' | 'cancelSign';
+export type Endpoint = AuthEndpoint | SignEndpoint;
 export type SwitchEndpoint = Endpoint | 'any';
 
-export const ENDPOINTS: readonly Endpoint[] = ['initAuthentication', 'getOneResult', 'getResults', 'cancel'];
+export const AUTH_ENDPOINTS: readonly AuthEndpoint[] = ['initAuthentication', 'getOneResult', 'getResults', 'cancel'];
+export const SIGN_ENDPOINTS: readonly SignEndpoint[] = ['initSignature', 'getOneSignResult', 'getSignResults', 'cancelSign'];
+export const ENDPOINTS: readonly Endpoint[] = [...AUTH_ENDPOINTS, ...SIGN_ENDPOINTS];
+
+/** An authentication (authRef) or a sign transaction (signRef). */
+export type TransactionKind = 'authentication' | 'sign';
 
 /** Freja's error codes and texts (FrejaEidErrorCode in Freja's Java client). */
 export const ERROR_MESSAGES: Readonly<Record<number, string>> = {
@@ -35,6 +44,14 @@ export const ERROR_MESSAGES: Readonly<Record<number, string>> = {
   2000: 'Authentication request failed. Previous authentication request was rejected due to security reasons.',
   2002: 'Invalid attributesToReturn parameter.',
   2003: 'Custom identifier has to exist when it is requested.',
+  3000: 'Invalid or missing dataToSignType.',
+  3001: 'Invalid or missing dataToSign.',
+  3002: 'Invalid or missing signatureType.',
+  3003: 'Invalid expiry.',
+  3004: 'Invalid push notification.',
+  3005: 'Invalid attributesToReturn parameter.',
+  3006: 'Custom identifier has to exist when it is requested.',
+  3007: 'Invalid title.',
 };
 
 export interface FrejaError {
@@ -82,11 +99,13 @@ export interface DelaySwitch {
 /**
  * Alters the next `count` APPROVED results (of `authRef`, or any) as they are answered: the checks a
  * relying party must make on the signed result. `payload` keys replace the signed payload's (null
- * deletes), `requestedAttributes` keys replace the signed attributes' (null deletes).
+ * deletes), `requestedAttributes` keys replace the signed attributes' (null deletes). For a sign
+ * transaction, `signedData` makes the person's signature cover other data than was sent.
  */
 export interface ResultSwitch {
   kind: 'result';
   count?: number;
+  /** The transaction reference: an authRef, or a signRef. */
   authRef?: string;
   /** Flip bits of the signature. */
   signature?: 'corrupt';
@@ -96,9 +115,25 @@ export interface ResultSwitch {
   alg?: 'HS256';
   payload?: Record<string, unknown>;
   requestedAttributes?: Record<string, unknown>;
+  /** Sign transactions: `userSignature` covers this text / binary data (Base64) instead; null leaves the binary data out. */
+  signedData?: { text?: string; binaryData?: string | null };
 }
 
 export type SimulatorSwitch = ErrorSwitch | OutageSwitch | DelaySwitch | ResultSwitch;
+
+/** What initSignature adds to a transaction. */
+export interface SignRequestPart {
+  title?: string;
+  pushNotification?: { title: string; text: string };
+  /** Epoch ms the transaction expires at, as sent (absent: two minutes after creation). */
+  expiry?: number;
+  dataToSignType: 'SIMPLE_UTF8_TEXT' | 'EXTENDED_UTF8_TEXT';
+  signatureType: 'SIMPLE' | 'EXTENDED';
+  /** `dataToSign.text` as sent (Base64 of UTF-8). */
+  text: string;
+  /** `dataToSign.binaryData` as sent (Base64), EXTENDED only. */
+  binaryData?: string;
+}
 
 export interface InitRequest {
   userInfoType: 'INFERRED' | 'SSN';
@@ -112,6 +147,8 @@ export interface InitRequest {
   useDynamicQrCode: boolean;
   /** The decoded request JSON as received. */
   raw: Record<string, unknown>;
+  /** initSignature only. */
+  sign?: SignRequestPart;
 }
 
 export interface CallMeta {
@@ -119,8 +156,21 @@ export interface CallMeta {
   contentType: string;
 }
 
+/** What the app shows of a sign transaction. */
+export interface SignSummary {
+  title?: string;
+  /** The text to be signed, decoded: what the person reads in the app. */
+  text: string;
+  /** The data signed but not shown (EXTENDED): its size and SHA-256 (hex). */
+  binaryData?: { bytes: number; sha256: string };
+  signatureType: 'SIMPLE' | 'EXTENDED';
+  expiry?: number;
+}
+
 export interface TransactionSummary {
+  /** The transaction reference: the authRef, or for a sign transaction its signRef. */
   authRef: string;
+  kind: TransactionKind;
   status: TransactionStatus;
   createdAt: number;
   endedAt?: number;
@@ -131,14 +181,19 @@ export interface TransactionSummary {
   personalNumber?: string;
   minRegistrationLevel: RegistrationLevel;
   attributesToReturn: string[];
-  /** The decoded initAuthentication request, as received. */
+  /** The decoded initAuthentication or initSignature request, as received. */
   request: Record<string, unknown>;
+  /** Sign transactions: the text to be signed and the data beside it. */
+  sign?: SignSummary;
   relyingPartyId?: string;
   contentType: string;
 }
 
 export interface SimulatorStats {
-  calls: Record<Endpoint, number>;
+  /** Calls of the authentication API. */
+  calls: Record<AuthEndpoint, number>;
+  /** Calls of the signature API. */
+  signCalls: Record<SignEndpoint, number>;
 }
 
 export type AppAction = 'open' | 'approve' | 'cancel' | 'reject';
@@ -191,6 +246,8 @@ interface Transaction {
   qrCodeSecret?: string;
 }
 
+const kindOf = (tx: Transaction): TransactionKind => (tx.request.sign ? 'sign' : 'authentication');
+
 const FINAL: ReadonlySet<TransactionStatus> = new Set(['APPROVED', 'CANCELED', 'RP_CANCELED', 'EXPIRED', 'REJECTED']);
 const isPending = (tx: Transaction): boolean => !FINAL.has(tx.status);
 
@@ -237,10 +294,19 @@ export class SimulatorEngine {
         if (!isSwitchEndpoint(sw.endpoint)) return { ok: false, message: 'unknown endpoint' };
         if (typeof sw.ms !== 'number' || sw.ms < 0 || sw.ms > 600_000) return { ok: false, message: 'ms must be 0-600000' };
         break;
-      case 'result':
+      case 'result': {
         if (sw.alg !== undefined && sw.alg !== 'HS256') return { ok: false, message: 'alg can only be HS256' };
         if (sw.signature !== undefined && sw.signature !== 'corrupt') return { ok: false, message: 'signature can only be corrupt' };
+        const d = sw.signedData as unknown;
+        if (d !== undefined) {
+          const o = d as { text?: unknown; binaryData?: unknown };
+          const b64 = (v: unknown) => typeof v === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(v);
+          if (typeof d !== 'object' || d === null || (o.text !== undefined && !b64(o.text)) || (o.binaryData !== undefined && o.binaryData !== null && !b64(o.binaryData))) {
+            return { ok: false, message: 'signedData is {"text"?: Base64, "binaryData"?: Base64 | null}' };
+          }
+        }
         break;
+      }
       default:
         return { ok: false, message: 'kind must be error, outage, delay or result' };
     }
@@ -273,7 +339,10 @@ export class SimulatorEngine {
   }
 
   stats(): SimulatorStats {
-    return { calls: { ...this.calls } };
+    return {
+      calls: Object.fromEntries(AUTH_ENDPOINTS.map((e) => [e, this.calls[e]])) as Record<AuthEndpoint, number>,
+      signCalls: Object.fromEntries(SIGN_ENDPOINTS.map((e) => [e, this.calls[e]])) as Record<SignEndpoint, number>,
+    };
   }
 
   reset(what: { transactions?: boolean; stats?: boolean } = {}): void {
@@ -298,12 +367,15 @@ export class SimulatorEngine {
       const person = this.person(req.ssn);
       if (!person && this.options.unknownSsn === 'notFound') return { ok: false, error: frejaError(1012) };
       if (person?.serviceDisabled) return { ok: false, error: frejaError(1005) };
-      const running = [...this.transactions.values()].some((tx) => {
-        if (tx.request.ssn !== req.ssn || tx.meta.relyingPartyId !== meta.relyingPartyId) return false;
-        this.evaluate(tx, now);
-        return isPending(tx);
-      });
-      // One transaction per person at a time; the running one is left as it is.
+      // One authentication per person at a time; the running one is left as it is. Sign transactions
+      // are not limited: several may wait for the same person.
+      const running =
+        !req.sign &&
+        [...this.transactions.values()].some((tx) => {
+          if (tx.request.sign || tx.request.ssn !== req.ssn || tx.meta.relyingPartyId !== meta.relyingPartyId) return false;
+          this.evaluate(tx, now);
+          return isPending(tx);
+        });
       if (running) return { ok: false, error: frejaError(2000) };
     }
     const tx: Transaction = { authRef: randomBytes(48).toString('base64url'), createdAt: now, request: req, meta, status: 'STARTED' };
@@ -312,22 +384,27 @@ export class SimulatorEngine {
     return tx.qrCodeSecret ? { ok: true, authRef: tx.authRef, qrCodeSecret: tx.qrCodeSecret } : { ok: true, authRef: tx.authRef };
   }
 
-  /** A transaction as getOneResult sees it (after its deadlines), or 1100. */
-  result(authRef: string, meta: CallMeta): { ok: true; view: ResultView } | { ok: false; error: FrejaError } {
-    const tx = this.lookup(authRef, meta);
+  /**
+   * A transaction as getOneResult sees it (after its deadlines), or 1100. A reference of the other API
+   * (a signRef at the authentication API, an authRef at the signature API) is unknown there.
+   */
+  result(authRef: string, meta: CallMeta, kind: TransactionKind = 'authentication'): { ok: true; view: ResultView } | { ok: false; error: FrejaError } {
+    const tx = this.lookup(authRef, meta, kind);
     if (!tx) return { ok: false, error: frejaError(1100) };
     return { ok: true, view: this.view(tx) };
   }
 
-  /** Every result of this relying party still kept (getResults with includePrevious ALL). */
-  results(meta: CallMeta): ResultView[] {
+  /** Every result of this relying party and kind still kept (getResults with includePrevious ALL). */
+  results(meta: CallMeta, kind: TransactionKind = 'authentication'): ResultView[] {
     this.sweep();
-    return [...this.transactions.values()].filter((tx) => tx.meta.relyingPartyId === meta.relyingPartyId).map((tx) => this.view(tx));
+    return [...this.transactions.values()]
+      .filter((tx) => tx.meta.relyingPartyId === meta.relyingPartyId && kindOf(tx) === kind)
+      .map((tx) => this.view(tx));
   }
 
   /** RP cancel: a pending transaction ends RP_CANCELED; anything else is an invalid reference (1100). */
-  cancel(authRef: string, meta: CallMeta): { ok: true } | { ok: false; error: FrejaError } {
-    const tx = this.lookup(authRef, meta);
+  cancel(authRef: string, meta: CallMeta, kind: TransactionKind = 'authentication'): { ok: true } | { ok: false; error: FrejaError } {
+    const tx = this.lookup(authRef, meta, kind);
     if (!tx || !isPending(tx)) return { ok: false, error: frejaError(1100) };
     this.end(tx, 'RP_CANCELED', this.now());
     return { ok: true };
@@ -339,9 +416,15 @@ export class SimulatorEngine {
     if (tx && tx.details === undefined) tx.details = details;
   }
 
-  private lookup(authRef: string, meta: CallMeta): Transaction | undefined {
+  /** Whether a reference is an authentication or a sign transaction (the app's pages word them apart). */
+  kindOf(authRef: string): TransactionKind | undefined {
     const tx = this.transactions.get(authRef);
-    if (!tx || tx.meta.relyingPartyId !== meta.relyingPartyId) return undefined;
+    return tx ? kindOf(tx) : undefined;
+  }
+
+  private lookup(authRef: string, meta: CallMeta, kind: TransactionKind): Transaction | undefined {
+    const tx = this.transactions.get(authRef);
+    if (!tx || tx.meta.relyingPartyId !== meta.relyingPartyId || kindOf(tx) !== kind) return undefined;
     const now = this.now();
     this.evaluate(tx, now);
     if (!isPending(tx) && now > tx.endedAt! + this.options.resultRetentionMs) {
@@ -352,8 +435,26 @@ export class SimulatorEngine {
   }
 
   private view(tx: Transaction): ResultView {
-    const v: ResultView = { authRef: tx.authRef, status: tx.status };
-    if (tx.status === 'APPROVED') {
+    const v: ResultView = { authRef: tx.authRef, kind: kindOf(tx), status: tx.status };
+    const sign = tx.request.sign;
+    if (tx.status === 'APPROVED' && sign) {
+      const dataToSign: { text: string; binaryData?: string } = { text: sign.text };
+      if (sign.binaryData !== undefined) dataToSign.binaryData = sign.binaryData;
+      v.approved = {
+        payload: {
+          signRef: tx.authRef,
+          status: 'APPROVED',
+          userInfoType: tx.request.userInfoType,
+          userInfo: tx.request.userInfoType === 'SSN' ? tx.request.userInfoJson! : tx.request.userInfo,
+          minRegistrationLevel: tx.request.minRegistrationLevel,
+          timestamp: tx.approvedAt!,
+          signatureType: sign.signatureType,
+          requestedAttributes: structuredClone(tx.requestedAttributes ?? {}),
+        },
+        dataToSign,
+        ...(tx.details !== undefined ? { details: tx.details } : {}),
+      };
+    } else if (tx.status === 'APPROVED') {
       v.approved = {
         payload: {
           authRef: tx.authRef,
@@ -425,6 +526,7 @@ export class SimulatorEngine {
       this.evaluate(tx, now);
       const s: TransactionSummary = {
         authRef: tx.authRef,
+        kind: kindOf(tx),
         status: tx.status,
         createdAt: tx.createdAt,
         userInfoType: tx.request.userInfoType,
@@ -437,6 +539,7 @@ export class SimulatorEngine {
       if (tx.request.ssn !== undefined) s.requiredPersonalNumber = tx.request.ssn;
       if (tx.person) s.personalNumber = tx.person.personalNumber;
       if (tx.meta.relyingPartyId !== undefined) s.relyingPartyId = tx.meta.relyingPartyId;
+      if (tx.request.sign) s.sign = signSummary(tx.request.sign);
       return s;
     });
   }
@@ -457,7 +560,7 @@ export class SimulatorEngine {
   private evaluate(tx: Transaction, now: number): void {
     if (!isPending(tx)) return;
     const o = this.options;
-    const expireAt = tx.createdAt + o.transactionLifetimeMs;
+    const expireAt = tx.request.sign?.expiry ?? tx.createdAt + o.transactionLifetimeMs;
     const target = tx.request.ssn !== undefined ? this.person(tx.request.ssn) : undefined;
     if (tx.status === 'STARTED' && target && this.eligible(tx, target)) {
       const deliverAt = tx.createdAt + o.pushDeliveryMs;
@@ -501,9 +604,15 @@ export class SimulatorEngine {
 }
 
 export interface ResultView {
+  /** authRef or signRef */
   authRef: string;
+  kind: TransactionKind;
   status: TransactionStatus;
-  approved?: { payload: SignedPayload; details?: string };
+  /**
+   * An approved result: the payload Freja signs (for a sign transaction without `signatureData`, which
+   * is made when the result is signed, over `dataToSign`), and the JWS once made.
+   */
+  approved?: { payload: SignedPayload | SignedSignPayload; dataToSign?: { text: string; binaryData?: string }; details?: string };
 }
 
 export interface SignedPayload {
@@ -514,6 +623,29 @@ export interface SignedPayload {
   minRegistrationLevel: RegistrationLevel;
   requestedAttributes: Record<string, unknown>;
   timestamp: number;
+}
+
+/** A sign transaction's signed payload before `signatureData` is added. */
+export interface SignedSignPayload {
+  signRef: string;
+  status: 'APPROVED';
+  userInfoType: string;
+  userInfo: string;
+  minRegistrationLevel: RegistrationLevel;
+  timestamp: number;
+  signatureType: 'SIMPLE' | 'EXTENDED';
+  requestedAttributes: Record<string, unknown>;
+}
+
+function signSummary(sign: SignRequestPart): SignSummary {
+  const out: SignSummary = { text: Buffer.from(sign.text, 'base64').toString('utf8'), signatureType: sign.signatureType };
+  if (sign.title !== undefined) out.title = sign.title;
+  if (sign.binaryData !== undefined) {
+    const bytes = Buffer.from(sign.binaryData, 'base64');
+    out.binaryData = { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+  if (sign.expiry !== undefined) out.expiry = sign.expiry;
+  return out;
 }
 
 function isSwitchEndpoint(e: unknown): e is SwitchEndpoint {

@@ -2,7 +2,7 @@
  * Pages of the simulated Freja eID app. The hub serves them under a path prefix through a reverse proxy,
  * so every URL in them is relative. No script at all, no inline style: the CSP is `default-src 'self'`.
  */
-import type { AppErrorCode, TransactionStatus, TransactionSummary } from './engine.ts';
+import type { AppErrorCode, TransactionKind, TransactionStatus, TransactionSummary } from './engine.ts';
 import type { FrejaPerson } from './persons.ts';
 
 export const TITLE = 'Simulerad Freja eID-app (idnav dev)';
@@ -46,9 +46,19 @@ function transactionForm(tx: TransactionSummary, persons: FrejaPerson[], token: 
           .join('\n')
       : `<option value="${esc(bound ?? '')}">${both('Okänd användare', 'Unknown user')} (${esc(bound ?? '')})</option>`;
   const id = `p-${tx.authRef.slice(0, 12)}`;
+  const sign = tx.sign;
+  // What the person reads in the app before signing, and (for the developer) what is signed unseen.
+  const signRows = sign
+    ? `
+<dt>${both('Titel', 'Title')}</dt><dd>${sign.title !== undefined ? esc(sign.title) : '—'}</dd>
+<dt>${both('Text att skriva under', 'Text to sign')}</dt><dd><p class="sign-text">${esc(sign.text)}</p></dd>
+<dt>${both('Data som signeras men inte visas', 'Data signed but not shown')}</dt><dd>${
+        sign.binaryData ? `${sign.binaryData.bytes} byte, SHA-256 <code class="hash">${esc(sign.binaryData.sha256)}</code>` : '—'
+      }</dd>`
+    : '';
   return `<section class="tx${highlighted ? ' opened' : ''}" aria-labelledby="${id}-h">
-<h3 id="${id}-h">${both('Inloggning', 'Sign-in')} <code>${esc(short(tx.authRef))}</code></h3>
-<dl>
+<h3 id="${id}-h">${sign ? both('Underskrift', 'Signing') : both('Inloggning', 'Sign-in')} <code>${esc(short(tx.authRef))}</code></h3>
+<dl>${signRows}
 <dt>${both('Status', 'Status')}</dt><dd><code>${esc(tx.status)}</code></dd>
 <dt>${both('Typ', 'Type')}</dt><dd><code>${esc(tx.userInfoType)}</code>${bound !== undefined ? ` — ${both('skickad till', 'sent to')} <code>${esc(bound)}</code>` : ''}</dd>
 <dt>${both('Lägsta nivå', 'Minimum level')}</dt><dd><code>${esc(tx.minRegistrationLevel)}</code></dd>
@@ -62,7 +72,7 @@ function transactionForm(tx: TransactionSummary, persons: FrejaPerson[], token: 
 ${options}
 </select>
 <div class="buttons">
-<button type="submit" name="action" value="approve" class="primary">${both('Godkänn', 'Approve')}</button>
+<button type="submit" name="action" value="approve" class="primary">${sign ? both('Skriv under', 'Sign') : both('Godkänn', 'Approve')}</button>
 <button type="submit" name="action" value="cancel">${both('Avbryt', 'Cancel')}</button>
 <button type="submit" name="action" value="reject">${both('Avvisa (säkerhetsskäl)', 'Reject (security)')}</button>
 </div>
@@ -83,12 +93,12 @@ export function homePage(o: {
     ? `<p class="${o.notice.error ? 'error' : 'notice'}" role="${o.notice.error ? 'alert' : 'status'}">${both(o.notice.sv, o.notice.en)}</p>`
     : '';
   const openedSection = opened
-    ? `<h1>${both('Legitimera dig', 'Identify yourself')}</h1>\n${transactionForm(opened, o.persons, o.tokenFor(opened.authRef), true)}`
+    ? `<h1>${opened.kind === 'sign' ? both('Skriv under', 'Sign') : both('Legitimera dig', 'Identify yourself')}</h1>\n${transactionForm(opened, o.persons, o.tokenFor(opened.authRef), true)}`
     : `<h1>${both('Freja eID (simulerad)', 'Freja eID (simulated)')}</h1>`;
   const list =
     others.length > 0
       ? others.map((t) => transactionForm(t, o.persons, o.tokenFor(t.authRef), false)).join('\n')
-      : `<p>${both('Inga andra väntande inloggningar.', 'No other pending sign-ins.')} <a href="./">${both('Uppdatera', 'Refresh')}</a></p>`;
+      : `<p>${both('Inga andra väntande inloggningar eller underskrifter.', 'No other pending sign-ins or signings.')} <a href="./">${both('Uppdatera', 'Refresh')}</a></p>`;
   const rows = o.persons
     .map(
       (p) =>
@@ -97,7 +107,7 @@ export function homePage(o: {
     .join('\n');
   return layout(`${notice}
 ${openedSection}
-<h2>${both('Väntande inloggningar', 'Pending sign-ins')}</h2>
+<h2>${both('Väntande inloggningar och underskrifter', 'Pending sign-ins and signings')}</h2>
 ${list}
 <h2>${both('Skanna QR-kod', 'Scan a QR code')}</h2>
 <form method="get" action="./" class="scan">
@@ -120,8 +130,10 @@ const DONE: Partial<Record<TransactionStatus, { sv: string; en: string }>> = {
   REJECTED: { sv: 'Avvisat av säkerhetsskäl.', en: 'Rejected for security reasons.' },
 };
 
-export function donePage(status: TransactionStatus): string {
-  const t = DONE[status] ?? { sv: `Status: ${status}`, en: `Status: ${status}` };
+const SIGNED = { sv: 'Underskrivet — gå tillbaka till webbläsaren.', en: 'Signed — go back to the browser.' };
+
+export function donePage(status: TransactionStatus, kind: TransactionKind = 'authentication'): string {
+  const t = (kind === 'sign' && status === 'APPROVED' ? SIGNED : DONE[status]) ?? { sv: `Status: ${status}`, en: `Status: ${status}` };
   return layout(`<h1>${both(t.sv, t.en)}</h1>
 <p><a href="./">${both('Tillbaka till appen', 'Back to the app')}</a></p>`);
 }
@@ -168,6 +180,8 @@ button:focus-visible, a:focus-visible, select:focus-visible, textarea:focus-visi
 .error { border-left: 4px solid #c00; padding: 0.5rem 1rem; }
 .notice { border-left: 4px solid #2a7; padding: 0.5rem 1rem; }
 dt { font-weight: 600; margin-top: 0.5rem; }
+.sign-text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0.25rem 0; padding: 0.5rem 0.75rem; border-left: 4px solid #3c2a6b; }
+.hash { overflow-wrap: anywhere; }
 dd { margin: 0; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 0.25rem 0.5rem; border-bottom: 1px solid rgba(127,127,127,0.4); }

@@ -1,8 +1,9 @@
 /**
- * The simulated Freja eID RP API, authentication 1.0 (served over HTTPS with mutual TLS by server.ts).
+ * The simulated Freja eID RP API, authentication 1.0 and signature 1.0 (served over HTTPS with mutual
+ * TLS by server.ts).
  *
  * Every call is a POST whose body is one form parameter holding Base64 of the UTF-8 request JSON
- * (`initAuthRequest=...`), optionally followed by `&relyingPartyId=...`. Both encodings seen in the wild
+ * (`initAuthRequest=...`, `initSignRequest=...`), optionally followed by `&relyingPartyId=...`. Both encodings seen in the wild
  * are accepted: `application/x-www-form-urlencoded` with the value percent-encoded (or not), and the
  * same raw `name=value` body under `Content-Type: application/json`, as Freja's Java client sends it.
  * Errors are HTTP 400 with `{"code": <int>, "message": "..."}`.
@@ -19,16 +20,21 @@ import {
   type FrejaError,
   type InitRequest,
   type ResultView,
+  type SignRequestPart,
   type SimulatorEngine,
 } from './engine.ts';
-import { isRegistrationLevel } from './persons.ts';
-import { signResult, type SigningKey } from './signing.ts';
+import { isRegistrationLevel, type RegistrationLevel } from './persons.ts';
+import { signResult, type SigningKey, type UserKey } from './signing.ts';
 
 export const RP_PATHS: Record<string, { endpoint: Endpoint; param: string }> = {
   '/authentication/1.0/initAuthentication': { endpoint: 'initAuthentication', param: 'initAuthRequest' },
   '/authentication/1.0/getOneResult': { endpoint: 'getOneResult', param: 'getOneAuthResultRequest' },
   '/authentication/1.0/getResults': { endpoint: 'getResults', param: 'getAuthResultsRequest' },
   '/authentication/1.0/cancel': { endpoint: 'cancel', param: 'cancelAuthRequest' },
+  '/sign/1.0/initSignature': { endpoint: 'initSignature', param: 'initSignRequest' },
+  '/sign/1.0/getOneResult': { endpoint: 'getOneSignResult', param: 'getOneSignResultRequest' },
+  '/sign/1.0/getResults': { endpoint: 'getSignResults', param: 'getSignResultsRequest' },
+  '/sign/1.0/cancel': { endpoint: 'cancelSign', param: 'cancelSignRequest' },
 };
 
 /** Every attributesToReturn name Freja's Java client knows. */
@@ -71,11 +77,21 @@ const INIT_FIELDS = new Set([
   'useDynamicQrCode',
 ]);
 
+const SIGN_FIELDS = new Set([...INIT_FIELDS, 'title', 'pushNotification', 'expiry', 'dataToSignType', 'dataToSign', 'signatureType']);
+
+/** Freja takes a sign transaction's expiry between two minutes and 30 days from now. */
+const MIN_EXPIRY_MS = 2 * 60_000;
+const MAX_EXPIRY_MS = 30 * 24 * 60 * 60_000;
+/** Slack for the relying party's clock when it asks for exactly two minutes. */
+const EXPIRY_SLACK_MS = 5_000;
+
 const MAX_BODY_BYTES = 256 * 1024;
 
 export interface RpContext {
   engine: SimulatorEngine;
   signing: () => SigningKey;
+  /** The simulated app's key, for the person's signature in sign results. */
+  user: UserKey;
   /** Added before every answer (ms). */
   latencyMs: () => number;
 }
@@ -228,21 +244,50 @@ async function handle(ctx: RpContext, req: IncomingMessage, res: ServerResponse)
       if (!r.ok) return sendError(res, r.error);
       return sendJson(res, {});
     }
+    case 'initSignature': {
+      const v = validateInitSign(body, engine.now());
+      if (!v.ok) return sendError(res, v.error);
+      const r = engine.init(v.value, meta);
+      if (!r.ok) return sendError(res, r.error);
+      return sendJson(res, r.qrCodeSecret ? { signRef: r.authRef, qrCodeSecret: r.qrCodeSecret } : { signRef: r.authRef });
+    }
+    case 'getOneSignResult': {
+      if (typeof body.signRef !== 'string') return sendError(res, frejaError(1000));
+      const r = engine.result(body.signRef, meta, 'sign');
+      if (!r.ok) return sendError(res, r.error);
+      return sendJson(res, await resultJson(ctx, r.view));
+    }
+    case 'getSignResults': {
+      if (body.includePrevious !== 'ALL') return sendError(res, frejaError(1200));
+      const signatureResults = [];
+      for (const view of engine.results(meta, 'sign')) signatureResults.push(await resultJson(ctx, view));
+      return sendJson(res, { signatureResults });
+    }
+    case 'cancelSign': {
+      if (typeof body.signRef !== 'string') return sendError(res, frejaError(1000));
+      const r = engine.cancel(body.signRef, meta, 'sign');
+      if (!r.ok) return sendError(res, r.error);
+      return sendJson(res, {});
+    }
   }
 }
 
-/** A result object; an approved one carries the signed `details` and the attributes beside it. */
+/**
+ * A result object (`authRef`, or `signRef` for a sign transaction); an approved one carries the signed
+ * `details` and the attributes beside it.
+ */
 async function resultJson(ctx: RpContext, view: ResultView): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = { authRef: view.authRef, status: view.status };
+  const out: Record<string, unknown> = { [view.kind === 'sign' ? 'signRef' : 'authRef']: view.authRef, status: view.status };
   if (!view.approved) return out;
   const tamper = ctx.engine.takeResultSwitch(view.authRef);
+  const sign = view.approved.dataToSign ? { dataToSign: view.approved.dataToSign, user: ctx.user } : undefined;
   let details: string;
   if (tamper) {
-    details = await signResult(view.approved.payload, ctx.signing(), tamper);
+    details = await signResult(view.approved.payload, ctx.signing(), tamper, sign);
   } else if (view.approved.details !== undefined) {
     details = view.approved.details;
   } else {
-    details = await signResult(view.approved.payload, ctx.signing());
+    details = await signResult(view.approved.payload, ctx.signing(), undefined, sign);
     ctx.engine.keepDetails(view.authRef, details);
   }
   out.details = details;
@@ -252,14 +297,22 @@ async function resultJson(ctx: RpContext, view: ResultView): Promise<Record<stri
 
 type Validated<T> = { ok: true; value: T } | { ok: false; error: FrejaError };
 
-/** The initAuthentication request, checked as Freja documents it (in the order of its error codes). */
-export function validateInit(body: Record<string, unknown>): Validated<InitRequest> {
-  const fail = (code: number, note?: string): Validated<InitRequest> => ({
-    ok: false,
-    error: frejaError(code, note ? `${frejaError(code).message} (${note})` : undefined),
-  });
+const failWith = (code: number, note?: string): { ok: false; error: FrejaError } => ({
+  ok: false,
+  error: frejaError(code, note ? `${frejaError(code).message} (${note})` : undefined),
+});
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Who the transaction is for, its level and the attributes: what initAuthentication and initSignature share. */
+function validateCommon(
+  body: Record<string, unknown>,
+  fields: ReadonlySet<string>,
+  attributesCode: number,
+): Validated<Omit<InitRequest, 'raw' | 'sign'>> {
+  const fail = failWith;
   for (const key of Object.keys(body)) {
-    if (!INIT_FIELDS.has(key)) return fail(1000, `unknown field ${key}`);
+    if (!fields.has(key)) return fail(1000, `unknown field ${key}`);
   }
   const { userInfoType, userInfo } = body;
   if (userInfoType !== 'INFERRED' && userInfoType !== 'SSN') {
@@ -272,7 +325,7 @@ export function validateInit(body: Record<string, unknown>): Validated<InitReque
   if (userInfoType === 'INFERRED') {
     if (userInfo !== 'N/A') return fail(1002, 'INFERRED takes "N/A"');
   } else {
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(userInfo)) return fail(1002, 'SSN userInfo is Base64 JSON');
+    if (!BASE64.test(userInfo)) return fail(1002, 'SSN userInfo is Base64 JSON');
     userInfoJson = Buffer.from(userInfo, 'base64').toString('utf8');
     let parsed: unknown;
     try {
@@ -289,33 +342,103 @@ export function validateInit(body: Record<string, unknown>): Validated<InitReque
   const level = body.minRegistrationLevel ?? 'BASIC';
   if (!isRegistrationLevel(level)) return fail(1007);
   if (userInfoType === 'SSN' && level === 'BASIC') return fail(1007, 'SSN needs EXTENDED or PLUS');
-  const attributes: string[] = [];
-  if (body.attributesToReturn !== undefined) {
-    if (!Array.isArray(body.attributesToReturn)) return fail(2002);
-    for (const item of body.attributesToReturn) {
-      const name = (item as { attribute?: unknown } | null)?.attribute;
-      if (typeof item !== 'object' || item === null || typeof name !== 'string' || !KNOWN_ATTRIBUTES.has(name) || attributes.includes(name)) {
-        return fail(2002);
-      }
-      if (level === 'BASIC' && VERIFIED_ONLY_ATTRIBUTES.has(name)) return fail(2002, `${name} needs EXTENDED or PLUS`);
-      attributes.push(name);
-    }
-  }
+  const attributes = validateAttributes(body.attributesToReturn, level, attributesCode);
+  if (!Array.isArray(attributes)) return attributes;
   if (body.userConfirmationMethod !== undefined && body.userConfirmationMethod !== 'DEFAULT' && body.userConfirmationMethod !== 'DEFAULT_AND_FACE') {
     return fail(1000, 'userConfirmationMethod');
   }
   const odd = body.originDeviceDetails;
   if (odd !== undefined && (typeof odd !== 'object' || odd === null || Array.isArray(odd))) return fail(1000, 'originDeviceDetails');
   if (body.useDynamicQrCode !== undefined && typeof body.useDynamicQrCode !== 'boolean') return fail(1000, 'useDynamicQrCode');
-  const value: InitRequest = {
+  const value: Omit<InitRequest, 'raw' | 'sign'> = {
     userInfoType,
     userInfo,
     minRegistrationLevel: level,
     attributesToReturn: attributes,
     useDynamicQrCode: body.useDynamicQrCode === true,
-    raw: structuredClone(body),
   };
   if (ssn !== undefined) value.ssn = ssn;
   if (userInfoJson !== undefined) value.userInfoJson = userInfoJson;
   return { ok: true, value };
+}
+
+function validateAttributes(list: unknown, level: RegistrationLevel, code: number): string[] | { ok: false; error: FrejaError } {
+  const attributes: string[] = [];
+  if (list === undefined) return attributes;
+  if (!Array.isArray(list)) return failWith(code);
+  for (const item of list) {
+    const name = (item as { attribute?: unknown } | null)?.attribute;
+    if (typeof item !== 'object' || item === null || typeof name !== 'string' || !KNOWN_ATTRIBUTES.has(name) || attributes.includes(name)) {
+      return failWith(code);
+    }
+    if (level === 'BASIC' && VERIFIED_ONLY_ATTRIBUTES.has(name)) return failWith(code, `${name} needs EXTENDED or PLUS`);
+    attributes.push(name);
+  }
+  return attributes;
+}
+
+/** The initAuthentication request, checked as Freja documents it (in the order of its error codes). */
+export function validateInit(body: Record<string, unknown>): Validated<InitRequest> {
+  const common = validateCommon(body, INIT_FIELDS, 2002);
+  if (!common.ok) return common;
+  return { ok: true, value: { ...common.value, raw: structuredClone(body) } };
+}
+
+/** Strict Base64 that decodes to valid UTF-8, or undefined. */
+function utf8FromBase64(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !BASE64.test(value) || value.length % 4 !== 0) return undefined;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(value, 'base64'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The initSignature request: who, level and attributes as for initAuthentication (attribute errors are
+ * 3005 here), then title (3007), push notification (3004), expiry (3003), dataToSignType (3000),
+ * dataToSign (3001) and signatureType (3002, also for a type that does not fit the data type).
+ */
+export function validateInitSign(body: Record<string, unknown>, now: number): Validated<InitRequest> {
+  const fail = failWith;
+  const common = validateCommon(body, SIGN_FIELDS, 3005);
+  if (!common.ok) return common;
+  const { title, pushNotification, expiry, dataToSignType, dataToSign, signatureType } = body;
+  if (title !== undefined && (typeof title !== 'string' || title.trim() === '' || title.length > 128)) return fail(3007, 'a non-empty text of at most 128 characters');
+  let push: { title: string; text: string } | undefined;
+  if (pushNotification !== undefined) {
+    const p = pushNotification as { title?: unknown; text?: unknown } | null;
+    if (typeof p !== 'object' || p === null || typeof p.title !== 'string' || !p.title.trim() || typeof p.text !== 'string' || !p.text.trim()) {
+      return fail(3004, 'title and text are required');
+    }
+    push = { title: p.title, text: p.text };
+  }
+  if (expiry !== undefined) {
+    if (typeof expiry !== 'number' || !Number.isInteger(expiry)) return fail(3003, 'epoch milliseconds');
+    if (expiry < now + MIN_EXPIRY_MS - EXPIRY_SLACK_MS || expiry > now + MAX_EXPIRY_MS) return fail(3003, 'between two minutes and 30 days from now');
+  }
+  if (dataToSignType !== 'SIMPLE_UTF8_TEXT' && dataToSignType !== 'EXTENDED_UTF8_TEXT') return fail(3000);
+  const d = dataToSign as { text?: unknown; binaryData?: unknown } | null;
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) return fail(3001);
+  for (const key of Object.keys(d)) if (key !== 'text' && key !== 'binaryData') return fail(3001, `unknown field ${key}`);
+  const text = utf8FromBase64(d.text);
+  if (text === undefined || text === '') return fail(3001, 'text is Base64 of non-empty UTF-8 text');
+  if (dataToSignType === 'EXTENDED_UTF8_TEXT') {
+    if (typeof d.binaryData !== 'string' || d.binaryData === '' || !BASE64.test(d.binaryData) || d.binaryData.length % 4 !== 0) {
+      return fail(3001, 'EXTENDED_UTF8_TEXT needs binaryData in Base64');
+    }
+  } else if (d.binaryData !== undefined) {
+    return fail(3001, 'SIMPLE_UTF8_TEXT takes text only');
+  }
+  if (signatureType !== 'SIMPLE' && signatureType !== 'EXTENDED') {
+    const known = ['XML_MINAMEDDELANDEN', 'CMS_EXPLICIT'].includes(signatureType as string);
+    return fail(3002, known ? 'the simulator supports SIMPLE and EXTENDED only' : undefined);
+  }
+  if ((dataToSignType === 'SIMPLE_UTF8_TEXT') !== (signatureType === 'SIMPLE')) return fail(3002, `${signatureType} does not go with ${dataToSignType}`);
+  const sign: SignRequestPart = { dataToSignType, signatureType, text: d.text as string };
+  if (dataToSignType === 'EXTENDED_UTF8_TEXT') sign.binaryData = d.binaryData as string;
+  if (title !== undefined) sign.title = title as string;
+  if (push) sign.pushNotification = push;
+  if (expiry !== undefined) sign.expiry = expiry as number;
+  return { ok: true, value: { ...common.value, raw: structuredClone(body), sign } };
 }

@@ -1,5 +1,5 @@
 /**
- * Freja eID RP API simulator: the authentication API over HTTPS with mutual TLS, and a simulated Freja
+ * Freja eID RP API simulator: the authentication and signature APIs over HTTPS with mutual TLS, and a simulated Freja
  * eID app (plus a control API) over plain HTTP, both on loopback. Used by the dev launcher and the tests;
  * the hub itself never imports it.
  */
@@ -19,20 +19,24 @@ import {
 } from './engine.ts';
 import { DEFAULT_REGISTRATION_LEVELS, frejaPersons, loadTestPersons, type FrejaPerson, type RegistrationLevel, type TestPerson } from './persons.ts';
 import { createRpHandler } from './rp-api.ts';
-import { signingKey, type SigningKey } from './signing.ts';
+import { newUserKey, signingKey, type SigningKey } from './signing.ts';
 
 export type {
   AppAction,
   AppErrorCode,
   AppResult,
+  AuthEndpoint,
   DelaySwitch,
   Endpoint,
   ErrorSwitch,
   OutageSwitch,
   ResultSwitch,
+  SignEndpoint,
+  SignSummary,
   SimulatorStats,
   SimulatorSwitch,
   SwitchEndpoint,
+  TransactionKind,
   TransactionStatus,
   TransactionSummary,
 } from './engine.ts';
@@ -41,7 +45,10 @@ export { DEFAULT_REGISTRATION_LEVELS, loadTestPersons } from './persons.ts';
 export { APP_PREFIX, referenceFromQr } from './app.ts';
 
 export interface FrejaSimulatorTimings {
-  /** A pending transaction ends EXPIRED this long after creation. Default 120000 (2 min). */
+  /**
+   * A pending transaction ends EXPIRED this long after creation. Default 120000 (2 min). A sign
+   * transaction with an `expiry` ends then instead.
+   */
   transactionLifetimeMs?: number;
   /** An SSN transaction reaches an eligible person's phone (DELIVERED_TO_MOBILE) after this. Default 1000. */
   pushDeliveryMs?: number;
@@ -216,7 +223,7 @@ export async function startFrejaSimulator(o: FrejaSimulatorOptions): Promise<Fre
       rejectUnauthorized: true,
       minVersion: 'TLSv1.2',
     },
-    createRpHandler({ engine, signing: () => signing, latencyMs: () => latencyMs }),
+    createRpHandler({ engine, signing: () => signing, user: newUserKey(), latencyMs: () => latencyMs }),
   );
   // A client that fails the handshake is simply disconnected; nothing to report.
   rpServer.on('tlsClientError', () => {});
