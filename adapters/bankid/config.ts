@@ -2,20 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { TlsCredentialsError, loadTlsClientCredentials, type TlsCredentials } from '../../src/config/pkcs12.ts';
+import { TlsCredentialsError, loadTlsClientCredentials, type TlsCredentials, tlsClientCertSchema } from '../../src/config/pkcs12.ts';
 
-const clientCert = z.union([
-  z.strictObject({
-    /** PKCS#12 file with the RP certificate and key, as the bank issues it. */
-    pfxFile: z.string().min(1),
-    passphrase: z.string(),
-  }),
-  z.strictObject({
-    /** PEM certificate (chain) and PEM private key. */
-    certFile: z.string().min(1),
-    keyFile: z.string().min(1),
-  }),
-]);
+const clientCert = tlsClientCertSchema;
 
 export const bankIdConfigSchema = z.strictObject({
   /** Base URL of the RP API, e.g. `https://appapi2.bankid.com/rp/v6.0`. */

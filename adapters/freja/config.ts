@@ -3,7 +3,7 @@ import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'no
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { TlsCredentialsError, loadTlsClientCredentials, type TlsCredentials } from '../../src/config/pkcs12.ts';
+import { TlsCredentialsError, loadTlsClientCredentials, type TlsCredentials, tlsClientCertSchema } from '../../src/config/pkcs12.ts';
 
 /** The registration levels a sign-in can be started at (BASIC carries no verified identity). */
 export const REGISTRATION_LEVELS = ['EXTENDED', 'PLUS'] as const;
@@ -17,18 +17,7 @@ export const DEFAULT_ACR: Readonly<Record<RegistrationLevel, string>> = {
 /** The title of a signing request in the Freja eID app unless configured. */
 export const DEFAULT_SIGN_TITLE = 'Underskrift';
 
-const clientCert = z.union([
-  z.strictObject({
-    /** PKCS#12 file with the RP certificate and key, as Freja issues it. */
-    pfxFile: z.string().min(1),
-    passphrase: z.string(),
-  }),
-  z.strictObject({
-    /** PEM certificate (chain) and PEM private key. */
-    certFile: z.string().min(1),
-    keyFile: z.string().min(1),
-  }),
-]);
+const clientCert = tlsClientCertSchema;
 
 export const frejaConfigSchema = z
   .strictObject({

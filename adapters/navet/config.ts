@@ -6,21 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { TlsCredentialsError, loadTlsClientCredentials, type TlsCredentialSpec, type TlsCredentials } from '../../src/config/pkcs12.ts';
+import { TlsCredentialsError, loadTlsClientCredentials, type TlsCredentialSpec, type TlsCredentials, tlsClientCertSchema } from '../../src/config/pkcs12.ts';
 import { luhnCheckDigit } from '../../src/identity/personnummer.ts';
 
-const clientCert = z.union([
-  z.strictObject({
-    /** PKCS#12 file with the organisation certificate and its key. */
-    pfxFile: z.string().min(1),
-    passphrase: z.string(),
-  }),
-  z.strictObject({
-    /** PEM certificate (chain) and PEM private key. */
-    certFile: z.string().min(1),
-    keyFile: z.string().min(1),
-  }),
-]);
+const clientCert = tlsClientCertSchema;
 
 /** "16" + the 10-digit organisationsnummer (whose last digit is a Luhn check digit). YAML may give it as a number. */
 const orgNr = z.coerce

@@ -10,6 +10,22 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import forge from 'node-forge';
+import { z } from 'zod';
+
+/**
+ * The config block of a TLS client certificate, as BankID, Freja and Navet adapters take it: a PKCS#12
+ * file with its passphrase (as banks and agencies issue them), or a PEM certificate (chain) and key.
+ */
+export const tlsClientCertSchema = z.union([
+  z.strictObject({
+    pfxFile: z.string().min(1),
+    passphrase: z.string(),
+  }),
+  z.strictObject({
+    certFile: z.string().min(1),
+    keyFile: z.string().min(1),
+  }),
+]);
 
 export type Pkcs12Verdict =
   | { ok: true }
