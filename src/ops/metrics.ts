@@ -103,20 +103,28 @@ const TIMED: ReadonlyArray<keyof Store> = ['get', 'put', 'create', 'update', 'co
 /** The same Store, with its hub operations timed (oidc-provider's models are left as they are). */
 export function instrumentStore(store: Store, metrics: Metrics): Store {
   const timed = new Set<PropertyKey>(TIMED);
+  // One wrapper per method, made on first use (the Store's methods do not change).
+  const wrappers = new Map<PropertyKey, unknown>();
   return new Proxy(store, {
     get(target, prop) {
+      const cached = wrappers.get(prop);
+      if (cached !== undefined) return cached;
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
       const fn = value as (...args: unknown[]) => unknown;
-      if (!timed.has(prop)) return fn.bind(target);
-      return async (...args: unknown[]) => {
-        const end = metrics.storeLatency.startTimer({ operation: String(prop) });
-        try {
-          return await fn.apply(target, args);
-        } finally {
-          end();
-        }
-      };
+      const histogram = metrics.storeLatency.labels({ operation: String(prop) });
+      const wrapper = timed.has(prop)
+        ? async (...args: unknown[]) => {
+            const end = histogram.startTimer();
+            try {
+              return await fn.apply(target, args);
+            } finally {
+              end();
+            }
+          }
+        : fn.bind(target);
+      wrappers.set(prop, wrapper);
+      return wrapper;
     },
   });
 }
