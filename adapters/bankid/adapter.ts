@@ -171,7 +171,17 @@ class BankIdAdapter implements PollingEidAdapter {
   }
 
   async start(req: PollingStartRequest, signal?: AbortSignal): Promise<PollingStart> {
-    return this.#startOrder('/auth', this.#orderBody(req), req, undefined, signal);
+    const body = this.#orderBody(req);
+    if (req.userMessage?.text.trim()) {
+      // The relying party's message, shown in the BankID app during identification.
+      const userVisibleData = Buffer.from(req.userMessage.text, 'utf8').toString('base64');
+      if (userVisibleData.length > USER_VISIBLE_DATA_MAX) {
+        throw new HubError('EID_START_FAILED', { detail: `the user message is ${userVisibleData.length} characters as base64; BankID accepts at most ${USER_VISIBLE_DATA_MAX}` });
+      }
+      body.userVisibleData = userVisibleData;
+      if (req.userMessage.format === 'markdown') body.userVisibleDataFormat = 'simpleMarkdownV1';
+    }
+    return this.#startOrder('/auth', body, req, undefined, signal);
   }
 
   /**

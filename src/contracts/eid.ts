@@ -26,6 +26,11 @@ export interface PollingStartRequest {
    * to derive `sub`). An adapter asks the e-ID service for no more than this.
    */
   releasableAttributes?: ReadonlyArray<'name' | 'birthdate'>;
+  /**
+   * A message from the relying party to show in the e-ID app during sign-in (the Swedish OIDC profile's
+   * `userMessage` parameter), already in the person's language. Methods that cannot show one ignore it.
+   */
+  userMessage?: { text: string; format: 'text' | 'markdown' };
 }
 
 export interface PollingStart {

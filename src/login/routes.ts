@@ -32,7 +32,10 @@ import {
   CLAIM_COORDINATION_NUMBER,
   CLAIM_PERSONAL_IDENTITY_NUMBER,
   PARAM_AUTHN_PROVIDER,
+  PARAM_USER_MESSAGE,
   SCOPE_NATURAL_PERSON_INFO,
+  parseUserMessage,
+  userMessageIn,
   type ClaimsRequest,
 } from '../provider/claims.ts';
 import type { ClientRegistry } from '../provider/clients.ts';
@@ -421,6 +424,8 @@ export class LoginRoutes {
     };
     try {
       const acceptable = this.#restrictsAcr(ctx) ? this.#acceptableAcr(ctx, adapter.acrValues) : [];
+      // Checked at the authorization endpoint already; shown in the person's language.
+      const message = parseUserMessage(ctx.interaction.params[PARAM_USER_MESSAGE]);
       // Names and birthdate only for clients that may receive them; the number the hub always needs.
       const names = ctx.client.allowed_scopes.includes('profile') || ctx.client.allowed_scopes.includes(SCOPE_NATURAL_PERSON_INFO);
       const started = await this.#d.metrics.timeUpstream(adapter.id, 'start', () => adapter.start({
@@ -429,6 +434,7 @@ export class LoginRoutes {
         userAgent: String(ctx.req.headers['user-agent'] ?? ''),
         referringDomain: new URL(this.#d.config.issuer).hostname,
         ...(acceptable.length ? { acceptableAcr: acceptable } : {}),
+        ...(message ? { userMessage: { text: userMessageIn(message, ctx.lang), format: message.mimeType === 'text/markdown' ? ('markdown' as const) : ('text' as const) } } : {}),
         // The `claims` parameter is not signed: a number in it must never make an e-ID service push a
         // request to that person's phone. It is checked against the signed-in person in #complete.
         releasableAttributes: names ? ['name', 'birthdate'] : [],

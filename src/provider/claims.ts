@@ -7,6 +7,56 @@ export const CLAIM_PERSONAL_IDENTITY_NUMBER = 'https://id.oidc.se/claim/personal
 export const CLAIM_COORDINATION_NUMBER = 'https://id.oidc.se/claim/coordinationNumber';
 export const CLAIM_AUTHN_PROVIDER = 'https://id.oidc.se/claim/authnProvider';
 export const PARAM_AUTHN_PROVIDER = 'https://id.oidc.se/param/authnProvider';
+export const PARAM_USER_MESSAGE = 'https://id.oidc.se/param/userMessage';
+
+/** MIME types of a `userMessage` the hub can have shown (BankID shows text and its simple Markdown). */
+export const USER_MESSAGE_MIME_TYPES = ['text/plain', 'text/markdown'] as const;
+
+export interface UserMessage {
+  /** Decoded text per language tag (`''` for the untagged `message`). */
+  texts: Record<string, string>;
+  mimeType: (typeof USER_MESSAGE_MIME_TYPES)[number];
+}
+
+/** Largest decoded message accepted (BankID shows at most 40 000 base64 characters, about 30 KB). */
+const USER_MESSAGE_MAX_BYTES = 4096;
+
+/**
+ * Reads the `userMessage` parameter (Authentication Request Parameter Extensions 1.1): a JSON object
+ * with `message` and/or `message#<lang>` (base64 of UTF-8 text) and `mime_type`. Throws an Error whose
+ * message says what is wrong (the caller turns it into `invalid_request`).
+ */
+export function parseUserMessage(value: unknown): UserMessage | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = typeof value === 'string' ? JSON.parse(value) : value;
+  } catch {
+    throw new Error('userMessage must be a JSON object');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('userMessage must be a JSON object');
+  const o = parsed as Record<string, unknown>;
+  const mimeType = o.mime_type ?? 'text/plain';
+  if (!USER_MESSAGE_MIME_TYPES.includes(mimeType as UserMessage['mimeType'])) throw new Error(`userMessage mime_type ${String(mimeType)} is not supported`);
+  const texts: Record<string, string> = {};
+  for (const [key, v] of Object.entries(o)) {
+    const m = /^message(?:#([a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*))?$/.exec(key);
+    if (!m) continue;
+    if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new Error(`userMessage ${key} must be base64`);
+    const bytes = Buffer.from(v, 'base64');
+    if (bytes.length === 0 || bytes.length > USER_MESSAGE_MAX_BYTES) throw new Error(`userMessage ${key} must be 1 to ${USER_MESSAGE_MAX_BYTES} bytes`);
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: false });
+    if (mimeType === 'text/markdown' && /<\/?[a-zA-Z!]/.test(text)) throw new Error('userMessage markdown must not contain HTML');
+    texts[(m[1] ?? '').toLowerCase()] = text;
+  }
+  if (Object.keys(texts).length === 0) throw new Error('userMessage has no message');
+  return { texts, mimeType: mimeType as UserMessage['mimeType'] };
+}
+
+/** The message in `lang`, else the untagged one, else any. */
+export function userMessageIn(message: UserMessage, lang: string): string {
+  return message.texts[lang] ?? message.texts[''] ?? Object.values(message.texts)[0]!;
+}
 
 /** Sweden Connect's eIDAS claims and scopes (OpenID Connect Claims and Scopes Specification 1.0). */
 export const SCOPE_EIDAS_NATURAL_PERSON = 'https://id.swedenconnect.se/scope/eidasNaturalPersonIdentity';

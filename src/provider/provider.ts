@@ -25,7 +25,10 @@ import {
   CLAIM_MAPPED_PERSONAL_IDENTITY_NUMBER,
   CLAIM_PERSONAL_IDENTITY_NUMBER,
   PARAM_AUTHN_PROVIDER,
+  PARAM_USER_MESSAGE,
   SCOPES,
+  USER_MESSAGE_MIME_TYPES,
+  parseUserMessage,
   SCOPE_NATURAL_PERSON_NUMBER,
   claimAllowed,
   claimsFor,
@@ -298,7 +301,17 @@ export function createProvider(deps: ProviderDeps): Provider {
     claims: CLAIMS_CONFIG as Configuration['claims'],
     scopes: SCOPES,
     acrValues: deps.acrValues,
-    extraParams: [PARAM_AUTHN_PROVIDER],
+    extraParams: {
+      [PARAM_AUTHN_PROVIDER]: null,
+      // The RP's message for the e-ID app; a malformed one or an unsupported MIME type is refused.
+      async [PARAM_USER_MESSAGE](_ctx: unknown, value: unknown) {
+        try {
+          parseUserMessage(value);
+        } catch (err) {
+          throw new errors.InvalidRequest((err as Error).message);
+        }
+      },
+    } as unknown as Configuration['extraParams'],
     responseTypes: ['code'],
     subjectTypes: ['public', 'pairwise'],
     // Sectors come from config (checked at load); nothing to fetch.
@@ -354,6 +367,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     discovery: {
       'https://id.oidc.se/disco/authnProviderSupported': true,
+      'https://id.oidc.se/disco/userMessageSupported': true,
+      'https://id.oidc.se/disco/userMessageSupportedMimeTypes': [...USER_MESSAGE_MIME_TYPES],
       ui_locales_supported: ['sv', 'en'],
       claims_locales_supported: ['sv', 'en'],
     },

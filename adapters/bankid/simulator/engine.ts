@@ -70,6 +70,8 @@ export interface OrderSummary {
   endedAt?: number;
   endUserIp?: string;
   personalNumber?: string;
+  /** What the app shows with the order (userVisibleData decoded): the text to sign, or the RP's message at sign-in. */
+  userVisibleText?: string;
 }
 
 export interface CompletionData {
@@ -559,6 +561,7 @@ export class SimulatorEngine {
       if (order.endUserIp !== undefined) s.endUserIp = order.endUserIp;
       const pnr = order.person?.personalNumber ?? order.requirement?.personalNumber ?? order.phonePersonalNumber;
       if (pnr !== undefined) s.personalNumber = pnr;
+      if (order.userVisibleData !== undefined) s.userVisibleText = Buffer.from(order.userVisibleData, 'base64').toString('utf8');
       return s;
     });
   }
