@@ -1034,6 +1034,7 @@ function resolveClient(c: ClientFile, file: string, ctx: ClientContext, problems
     subject_type: c.subject_type,
     allowed_scopes: [...new Set(c.allowed_scopes)],
     eidas_accepted_identity_bindings: [...new Set(c.eidas_accepted_identity_bindings)],
+    sso: c.sso,
     first_party: c.first_party,
     insecure_allow_private_network_requests: c.insecure_allow_private_network_requests,
     file,
@@ -1051,6 +1052,7 @@ function resolveClient(c: ClientFile, file: string, ctx: ClientContext, problems
     userinfo_signed_response_alg: c.userinfo_signed_response_alg,
     id_token_signed_response_alg: c.id_token_signed_response_alg,
     default_acr_values: c.default_acr_values,
+    default_max_age: c.default_max_age,
   };
   return Object.assign(client, omitUndefined(optional));
 }

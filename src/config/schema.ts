@@ -308,6 +308,10 @@ export const clientFileSchema = z.strictObject({
   userinfo_signed_response_alg: z.enum(JWS_ALGS).optional(),
   id_token_signed_response_alg: z.enum(JWS_ALGS).optional(),
   default_acr_values: z.array(nonEmpty()).optional(),
+  /** Seconds since the e-ID sign-in after which this client asks for a new one (as if it sent max_age). */
+  default_max_age: int(0).optional(),
+  /** Whether this client accepts an existing hub session (single sign-on); false: a new e-ID sign-in every time. */
+  sso: bool().default(true),
   /** Scopes beyond `openid` this client may be granted. */
   allowed_scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope token')).default([]),
   /**

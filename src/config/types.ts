@@ -137,6 +137,10 @@ export interface ClientConfig {
   userinfo_signed_response_alg?: string;
   id_token_signed_response_alg?: string;
   default_acr_values?: string[];
+  /** Seconds since the e-ID sign-in after which this client asks for a new one. */
+  default_max_age?: number;
+  /** Whether this client accepts an existing hub session. */
+  sso: boolean;
   /** Scopes this client may be granted beyond `openid` (e.g. the Swedish profile's scopes). */
   allowed_scopes: string[];
   /** eIDAS identity-binding processes whose mapped Swedish number this client accepts as the person's number. */

@@ -25,6 +25,7 @@ export function toProviderMetadata(c: ClientConfig, issuer: string): Record<stri
   const optional: Array<keyof ClientConfig> = [
     'client_name', 'post_logout_redirect_uris', 'backchannel_logout_uri', 'backchannel_logout_session_required',
     'client_secret', 'jwks', 'jwks_uri', 'userinfo_signed_response_alg', 'id_token_signed_response_alg', 'default_acr_values',
+    'default_max_age',
   ];
   for (const key of optional) {
     const v = c[key];

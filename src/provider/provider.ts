@@ -34,6 +34,7 @@ import {
   claimsFor,
   type ClaimsRequest,
 } from './claims.ts';
+import { meets } from '../identity/loa.ts';
 import { parsePersonalNumber } from '../identity/personnummer.ts';
 import { sectorOf, type ClientRegistry } from './clients.ts';
 import { providerJwks, type HubSecrets } from './secrets.ts';
@@ -217,6 +218,26 @@ function loginPolicy(deps: ProviderDeps) {
   const { Check, base } = interactionPolicy;
   const policy = base();
   if (deps.registry) policy.add(registryPrompt(deps));
+  // A client that does not take part in single sign-on gets a new e-ID sign-in every time.
+  policy.get('login')!.checks.add(
+    new Check('client_no_sso', 'the client asks for a new sign-in every time', async (ctx) => {
+      const { session, client } = ctx.oidc;
+      if (!session?.accountId || !client) return Check.NO_NEED_TO_PROMPT;
+      return deps.clients.get(client.clientId)?.sso === false ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+    }),
+  );
+  // Step-up: the session's level must meet what the request asks for (acr_values, or the client's
+  // default_acr_values); a session at LoA 2 does not sign a person in where LoA 3 is required.
+  policy.get('login')!.checks.add(
+    new Check('acr_step_up', 'the session’s level of assurance is lower than the client requires', async (ctx) => {
+      const { session, client, params } = ctx.oidc;
+      if (!session?.accountId || !client) return Check.NO_NEED_TO_PROMPT;
+      const requested = typeof params?.acr_values === 'string' && params.acr_values.trim() ? params.acr_values.split(' ').filter(Boolean) : (deps.clients.get(client.clientId)?.default_acr_values ?? []);
+      if (requested.length === 0) return Check.NO_NEED_TO_PROMPT;
+      const acr = typeof session.acr === 'string' ? session.acr : undefined;
+      return acr && requested.some((r) => meets(acr, r)) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+    }),
+  );
   // A municipality's staff identity is that municipality's: another tenant's client gets a new sign-in.
   policy.get('login')!.checks.add(
     new Check('staff_tenant', 'the session is a staff sign-in of another municipality', async (ctx) => {

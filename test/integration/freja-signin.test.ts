@@ -57,7 +57,15 @@ async function backToRp(browser: Browser, statusUrl: URL, s: Status, req: AuthRe
 describe('Freja eID sign-in', () => {
   let env: TestEnv;
   before(async () => {
-    env = await startTestEnv({ freja: { timings: { transactionLifetimeMs: 3000 } } });
+    env = await startTestEnv({
+      freja: { timings: { transactionLifetimeMs: 3000 } },
+      // The municipal app does not take part in single sign-on here (a test below).
+      // and Kil's school system wants an e-ID sign-in at most 1 s old (default_max_age).
+      override: (c) => ({
+        ...c,
+        clients: c.clients.map((cl) => (cl.client_id === 'kommun-app' ? { ...cl, sso: false } : cl.client_id === 'kil-skola' ? { ...cl, default_max_age: 1 } : cl)),
+      }),
+    });
   });
   after(() => env.close());
 
@@ -216,6 +224,48 @@ describe('Freja eID sign-in', () => {
     const html = await res.text();
     assert.match(html, /en annan person än den tjänsten väntade sig/);
     assert.match(html, /EID_FAILED/);
+  });
+
+  it('asks for a new e-ID sign-in when a client needs a higher level than the session has (step-up)', async () => {
+    const browser = new Browser();
+    const first = await request(env, 'karlstad', { acr_values: LOA2 });
+    const page = await openFreja(browser, first.req);
+    const ref = frejaReference((await browser.json<Status>(page.statusUrl)).qr!);
+    assert.equal((await frejaApp(env, { transactionReference: ref, personalNumber: EXTENDED_USER, action: 'approve' })).status, 200);
+    const done = await waitForStatus(browser, page.statusUrl);
+    await backToRp(browser, page.statusUrl, done, first.req);
+
+    // The same level again: single sign-on, no e-ID.
+    const again = await request(env, 'karlstad', { acr_values: LOA2 });
+    const sso = await browser.follow(again.req.url, (loc) => loc.href.startsWith(again.req.redirectUri));
+    assert.ok(sso.stoppedAt?.searchParams.get('code'), 'single sign-on at the same level');
+
+    // LoA 3: the LoA 2 session is not enough; the person signs in again (the chooser, not a code).
+    const higher = await request(env, 'karlstad', { acr_values: LOA3 });
+    const stepUp = await browser.follow(higher.req.url, (loc) => loc.href.startsWith(higher.req.redirectUri));
+    assert.equal(stepUp.stoppedAt, undefined);
+    assert.match(await stepUp.res.text(), /Välj hur du vill logga in/);
+  });
+
+  it('gives a client that does not take part in single sign-on, or wants a recent sign-in, a new sign-in', async () => {
+    const browser = new Browser();
+    const { rp, req } = await request(env);
+    const page = await openFreja(browser, req);
+    const ref = frejaReference((await browser.json<Status>(page.statusUrl)).qr!);
+    await frejaApp(env, { transactionReference: ref, personalNumber: PERSON, action: 'approve' });
+    await exchange(rp, await backToRp(browser, page.statusUrl, await waitForStatus(browser, page.statusUrl), req), req);
+    // Kil's school system (default_max_age 1 s), two seconds later: a new sign-in as well.
+    await new Promise((r) => setTimeout(r, 2100));
+    const kil = await rpFor(env, 'kil-skola');
+    const kilReq = await authorizationRequest(kil, redirectUriFor(env, 'kil-skola'));
+    const kilRes = await browser.follow(kilReq.url, (loc) => loc.href.startsWith(kilReq.redirectUri));
+    assert.equal(kilRes.stoppedAt, undefined, 'the session is older than the client accepts');
+    await kilRes.res.body?.cancel();
+    const app = await rpFor(env, 'kommun-app');
+    const appReq = await authorizationRequest(app, redirectUriFor(env, 'kommun-app'));
+    const res = await browser.follow(appReq.url, (loc) => loc.href.startsWith(appReq.redirectUri));
+    assert.equal(res.stoppedAt, undefined, 'no code from the session');
+    assert.match(await res.res.text(), /Välj hur du vill logga in/);
   });
 
   it('lists exactly the tenant’s methods, in its order, and skips the chooser for authnProvider', async () => {
