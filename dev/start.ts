@@ -31,6 +31,7 @@ idnav is running (dev mode)
   Simulated Freja eID app      ${issuer}/dev/freja-app/
   BankID simulator (RP API)    ${process.env.IDNAV_BANKID_URL}
   Navet simulator              ${process.env.IDNAV_NAVET_URL}
+  SAML IdP simulator           ${process.env.IDNAV_SAML_IDP_URL}/ (eIDAS connector, Sweden Connect, Karlstad staff)
   Test persons (JSON)          ${issuer}/dev/test-persons
 `);
 void hub;
