@@ -25,7 +25,7 @@ import { newRequestId, requestContext } from './ops/context.ts';
 import { Metrics, instrumentStore } from './ops/metrics.ts';
 import { RateLimiter } from './ops/ratelimit.ts';
 import { readiness } from './ops/readiness.ts';
-import { certificateSources, readCertificates } from './cli/certs.ts';
+import { certificateSources, readCertificates } from './ops/certificates.ts';
 import { Registry } from './registry/registry.ts';
 import { Accounts } from './provider/accounts.ts';
 import { ClientRegistry } from './provider/clients.ts';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import forge from 'node-forge';
-import { readCertificates } from '../../src/cli/certs.ts';
+import { readCertificates } from '../../src/ops/certificates.ts';
 import { main, type CliIo } from '../../src/cli/idnav.ts';
 
 const DAY = 86_400_000;
