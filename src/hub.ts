@@ -29,6 +29,7 @@ import { certificateSources, readCertificates } from './ops/certificates.ts';
 import { Registry } from './registry/registry.ts';
 import { Accounts } from './provider/accounts.ts';
 import { ClientRegistry } from './provider/clients.ts';
+import { BackchannelRetry, type BackchannelRetryOptions } from './provider/backchannel-retry.ts';
 import { createProvider } from './provider/provider.ts';
 import { loadSecrets } from './provider/secrets.ts';
 import { createStore } from './store/index.ts';
@@ -45,6 +46,8 @@ export interface HubOptions {
   watchClients?: boolean;
   /** Audit sink; default from config (`audit`). */
   audit?: Audit;
+  /** Timing of back-channel logout retries (tests shorten it). */
+  backchannelRetry?: BackchannelRetryOptions;
 }
 
 export interface Hub {
@@ -130,6 +133,12 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
   const limiter = new RateLimiter(store, config.rateLimits, metrics);
   const proxies = new TrustedProxies(config.trustedProxies);
   const provider = createProvider({ config, secrets, store, clients, tenants, accounts, log, audit, metrics, limiter, proxies, ...(registry ? { registry } : {}), acrValues });
+  // A back-channel logout a relying party did not take is tried again, from the Store's queue.
+  const backchannelRetry = new BackchannelRetry({ store, provider, audit, log }, { now, ...options.backchannelRetry });
+  provider.on('backchannel.error', (_ctx, _err, client, accountId, sid) => {
+    void backchannelRetry.enqueue(client.clientId, String(accountId), sid === undefined ? undefined : String(sid)).catch((err: unknown) => log.error({ err }, 'back-channel logout could not be queued for a retry'));
+  });
+  backchannelRetry.start();
   const login = new LoginRoutes({ config, provider, store, clients, tenants, accounts, methods, log, proxies, csrfSecret: secrets.cookieKeys[0]!, now, metrics, audit, limiter });
   const metricsAllowed = new TrustedProxies(config.ops.metricsAllowFrom);
   // The caller's own address: behind a trusted load balancer, the one it forwarded (the balancer's own
@@ -305,6 +314,7 @@ export async function createHub(config: HubConfig, options: HubOptions = {}): Pr
     },
     async close(graceMs = 0, drainMs = 0) {
       closing = true;
+      backchannelRetry.stop();
       // While draining, /readyz answers 503 and everything else is still served, so the load
       // balancer takes this process out before its connections are refused.
       if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));

@@ -53,6 +53,8 @@ export interface TestEnvOptions {
   stateDir?: string;
   env?: Record<string, string>;
   watchClients?: boolean;
+  /** Timing of back-channel logout retries. */
+  backchannelRetry?: import('../../src/provider/backchannel-retry.ts').BackchannelRetryOptions;
   /** Rate limits for this test (all off by default). */
   rateLimits?: Partial<HubConfig['rateLimits']>;
   /** Changes the loaded config before the hub is built. */
@@ -93,6 +95,7 @@ export async function startTestEnv(o: TestEnvOptions = {}): Promise<TestEnv> {
   const hub = await createHub(config, {
     log,
     audit: auditTo({ write: (line: string) => void audit.push(line) }),
+    ...(o.backchannelRetry ? { backchannelRetry: o.backchannelRetry } : {}),
     mounts: o.demo === false ? [] : (await import('../../demo/index.ts')).mountDemoRps({ issuer, configDir: config.configDir }),
     watchClients: o.watchClients ?? false,
   });
