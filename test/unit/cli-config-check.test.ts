@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ensureDevPki, type DevPki } from '../../dev/pki.ts';
+import { devConfigEnv } from '../helpers/dev-env.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const cli = path.join(repo, 'src/cli/idnav.ts');
@@ -45,13 +46,7 @@ function idnav(args: string[], env: Record<string, string> = {}): Promise<Run> {
 describe('idnav config check', () => {
   it('accepts the repository config with the dev environment (real adapters)', async () => {
     const run = await idnav(['config', 'check', '--config', path.join(repo, 'config')], {
-      IDNAV_BANKID_URL: 'https://127.0.0.1:9/rp/v6.0',
-      IDNAV_DEV_PKI: pki.dir,
-      IDNAV_BANKID_APP_URL: 'http://127.0.0.1:9/',
-      IDNAV_NAVET_URL: 'https://127.0.0.1:9/na/na_epersondata/V2',
-      IDNAV_FREJA_URL: 'https://127.0.0.1:9',
-      IDNAV_FREJA_APP_URL: 'http://127.0.0.1:9/dev/freja-app',
-      IDNAV_SAML_IDP_URL: 'http://127.0.0.1:9',
+      ...devConfigEnv(pki.dir),
     });
     assert.equal(run.stderr, '');
     assert.equal(run.stdout, 'config OK: 16 tenants, 3 clients, 5 methods (mode dev)\n');
@@ -61,13 +56,7 @@ describe('idnav config check', () => {
   it('takes the directory from IDNAV_CONFIG', async () => {
     const run = await idnav(['config', 'check'], {
       IDNAV_CONFIG: path.join(repo, 'config'),
-      IDNAV_BANKID_URL: 'https://127.0.0.1:9/rp/v6.0',
-      IDNAV_DEV_PKI: pki.dir,
-      IDNAV_BANKID_APP_URL: 'http://127.0.0.1:9/',
-      IDNAV_NAVET_URL: 'https://127.0.0.1:9/na/na_epersondata/V2',
-      IDNAV_FREJA_URL: 'https://127.0.0.1:9',
-      IDNAV_FREJA_APP_URL: 'http://127.0.0.1:9/dev/freja-app',
-      IDNAV_SAML_IDP_URL: 'http://127.0.0.1:9',
+      ...devConfigEnv(pki.dir),
     });
     assert.equal(run.code, 0, run.stderr);
   });

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, contrastWithWhite, expandString, loadClients, loadConfig, type AdapterConfigValidator, type RegistryConfigValidator } from '../../src/config/load.ts';
 import type { HubConfig } from '../../src/config/types.ts';
+import { devConfigEnv } from '../helpers/dev-env.ts';
 
 const repoConfig = fileURLToPath(new URL('../../config', import.meta.url));
 
@@ -24,15 +25,7 @@ const stub: AdapterConfigValidator = {
 };
 const adapterModules = { bankid: acceptAll, freja: acceptAll, saml: acceptAll, stub };
 
-const devEnv = {
-  IDNAV_BANKID_URL: 'https://127.0.0.1:9/rp/v6.0',
-  IDNAV_DEV_PKI: '/nonexistent/pki',
-  IDNAV_BANKID_APP_URL: 'http://127.0.0.1:9/',
-  IDNAV_NAVET_URL: 'https://127.0.0.1:9/na/na_epersondata/V2',
-  IDNAV_FREJA_URL: 'https://127.0.0.1:9',
-  IDNAV_FREJA_APP_URL: 'http://127.0.0.1:9/dev/freja-app',
-  IDNAV_SAML_IDP_URL: 'http://127.0.0.1:9',
-};
+const devEnv = devConfigEnv('/nonexistent/pki');
 
 const tmpRoots: string[] = [];
 after(async () => {
